@@ -1,0 +1,32 @@
+"""SQLite storage through aiosqlite. Knows nothing of Telegram or HTTP.
+
+One repository per table family; every repository takes the open :class:`Database`.
+"""
+
+from storage.accounts import AccountRepo, StoredSession
+from storage.chats import Chat, ChatCounts, ChatRepo
+from storage.db import Database, MigrationError, connect
+from storage.outbox import Outbox, OutboxItem, OutboxStats, Priority
+from storage.state import StateRepo
+from storage.subscriptions import FollowedTitle, SubscriptionRepo
+from storage.titles import TitleRecord, TitleRepo
+
+__all__ = [
+    "AccountRepo",
+    "Chat",
+    "ChatCounts",
+    "ChatRepo",
+    "Database",
+    "FollowedTitle",
+    "MigrationError",
+    "Outbox",
+    "OutboxItem",
+    "OutboxStats",
+    "Priority",
+    "StateRepo",
+    "StoredSession",
+    "SubscriptionRepo",
+    "TitleRecord",
+    "TitleRepo",
+    "connect",
+]
