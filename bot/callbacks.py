@@ -1,0 +1,70 @@
+"""Callback data of every inline button, in one place: notices and handlers share them.
+
+Telegram allows 64 bytes of callback data; every factory here stays far below with int ids
+and short prefixes. Data that does not parse is "forged or stale" and gets a polite answer.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+__all__ = [
+    "CardCb",
+    "DigestCb",
+    "FavCb",
+    "ForgetCb",
+    "PageCb",
+    "ScheduleCb",
+    "SettingsCb",
+    "SubCb",
+    "TorrentCb",
+]
+
+
+class SubCb(CallbackData, prefix="sub"):
+    """Subscribe (on=True) or unsubscribe (on=False) this chat; `ctx` says which view to redraw."""
+
+    title_id: int
+    on: bool
+    ctx: str = "n"  # n: notice, c: card, s: search, l: list, f: favorites
+
+
+class CardCb(CallbackData, prefix="card"):
+    title_id: int
+    more: bool = False
+
+
+class PageCb(CallbackData, prefix="pg"):
+    """A page of a list: `what` is s (search), l (subscriptions), f (favorites)."""
+
+    what: str
+    offset: int
+    token: str = ""  # short key of the query in the bot's memory (search text can be long)
+
+
+class ScheduleCb(CallbackData, prefix="sch"):
+    day: int
+    only_followed: bool = False
+
+
+class TorrentCb(CallbackData, prefix="tor"):
+    torrent_id: int
+
+
+class FavCb(CallbackData, prefix="fav"):
+    title_id: int
+    add: bool
+
+
+class SettingsCb(CallbackData, prefix="set"):
+    action: str
+    value: str = ""
+
+
+class DigestCb(CallbackData, prefix="dg"):
+    action: str
+    value: str = ""
+
+
+class ForgetCb(CallbackData, prefix="forget"):
+    confirm: bool

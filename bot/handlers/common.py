@@ -1,0 +1,99 @@
+"""/start, /help, membership changes and the polite fallbacks."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import (
+    IS_MEMBER,
+    IS_NOT_MEMBER,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+    CommandStart,
+)
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.handlers.subscriptions import subscribe_to
+from bot.services import Services
+
+__all__ = ["help_text", "router"]
+
+log = logging.getLogger(__name__)
+router = Router(name="common")
+
+
+def help_text() -> str:
+    return "\n".join(
+        [
+            _("I tell you the moment a new AniLibria episode of a series you follow is out."),
+            "",
+            _("<b>Following</b>"),
+            _("/subscribe ID, code, link or name — follow a title"),
+            _("/unsubscribe ID or code — stop following"),
+            _("/subscriptions — what this chat follows"),
+            "",
+            _("<b>Catalogue</b>"),
+            _("/search text — find a title"),
+            _("/title ID, code or link — a title's card"),
+            _("/schedule [day] — the release schedule"),
+            _("/random — a random title"),
+            "",
+            _("<b>Your AniLibria account</b>"),
+            _("/login, /logout — link your account (private chat only)"),
+            _("/favorites — your AniLibria favorites"),
+            _("/rss — your personal RSS link"),
+            "",
+            _("<b>This chat</b>"),
+            _("/digest [HH:MM or off] — a daily digest"),
+            _("/settings — language, time zone, quiet hours, notices"),
+            _("/forget — delete everything I keep about this chat"),
+            _("/cancel — leave any dialogue"),
+        ]
+    )
+
+
+@router.message(CommandStart(deep_link=True))
+async def start_with_payload(message: Message, command: CommandObject, services: Services) -> None:
+    payload = command.args or ""
+    if payload.startswith("sub_") and payload[4:].isdigit():
+        await subscribe_to(message, services, int(payload[4:]))
+        return
+    await message.answer(_("Hello!") + "\n\n" + help_text())
+
+
+@router.message(CommandStart())
+async def start(message: Message) -> None:
+    await message.answer(_("Hello!") + "\n\n" + help_text())
+
+
+@router.message(Command("help"))
+async def help_command(message: Message) -> None:
+    await message.answer(help_text())
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=IS_MEMBER >> IS_NOT_MEMBER))
+async def removed_from_chat(event: ChatMemberUpdated, services: Services) -> None:
+    log.info("removed from chat %s: inactive", event.chat.id)
+    await services.chats.touch(event.chat.id, event.chat.type, event.chat.title)
+    await services.chats.set_active(event.chat.id, False)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=IS_NOT_MEMBER >> IS_MEMBER))
+async def added_to_chat(event: ChatMemberUpdated, services: Services) -> None:
+    log.info("member of chat %s again: active", event.chat.id)
+    await services.chats.touch(event.chat.id, event.chat.type, event.chat.title)
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message) -> None:
+    if message.chat.type != "private":
+        return  # in groups, other bots' commands are not ours to answer
+    await message.answer(_("I don't know that command. /help lists what I can do."))
+
+
+@router.callback_query()
+async def stale_callback(query: CallbackQuery) -> None:
+    await query.answer(_("This button is no longer valid."), show_alert=False)

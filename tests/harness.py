@@ -1,0 +1,175 @@
+"""Running the bot as a process (`python -m bot`) against the fakes, as an operator would.
+
+The environment points TELEGRAM_API_URL and ANILIBRIA_* at the fakes and DATABASE_PATH at a
+real SQLite file in the test's folder. Nothing of the bot is imported or mocked here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.anilibria import FakeAniLibria
+from tests.fakes.telegram import FakeTelegram
+
+__all__ = ["BOT_TOKEN", "REPO", "BotProcess", "poll", "query_db"]
+
+REPO = Path(__file__).resolve().parents[1]
+BOT_TOKEN = "123456789:TEST-token-for-the-fake-telegram-server"
+_OUR_VARIABLES = (
+    "BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "ANILIBRIA_API_URL",
+    "ANILIBRIA_WS_URL",
+    "ANILIBRIA_SITE_URL",
+    "DATABASE_PATH",
+    "SECRET_KEY",
+    "DEFAULT_LANGUAGE",
+    "DEFAULT_TIMEZONE",
+    "SEND_RATE",
+    "ADMIN_IDS",
+    "LOG_LEVEL",
+)
+
+
+async def poll(
+    predicate: Callable[[], Any], timeout: float = 10.0, message: str = "condition"
+) -> Any:
+    """Wait until predicate() is truthy (returning its value), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        await asyncio.sleep(0.02)
+
+
+def query_db(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Read the bot's database from outside, as an operator with sqlite3 would."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return list(conn.execute(sql, params))
+    finally:
+        conn.close()
+
+
+class BotProcess:
+    def __init__(
+        self,
+        workdir: Path,
+        telegram: FakeTelegram,
+        anilibria: FakeAniLibria,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.telegram = telegram
+        self.anilibria = anilibria
+        self.extra_env = dict(env or {})
+        self.db_path = workdir / "data" / "bot.sqlite3"
+        self.log_path = workdir / "bot.log"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _OUR_VARIABLES}
+        env.update(
+            {
+                "BOT_TOKEN": BOT_TOKEN,
+                "TELEGRAM_API_URL": self.telegram.url,
+                "ANILIBRIA_API_URL": self.anilibria.api_url,
+                "ANILIBRIA_WS_URL": self.anilibria.ws_url,
+                "ANILIBRIA_SITE_URL": self.anilibria.site_url,
+                "DATABASE_PATH": str(self.db_path),
+                "LOG_LEVEL": "DEBUG",
+                "WS_BACKOFF_INITIAL": "0.05",
+                "WS_BACKOFF_MAX": "0.5",
+                "WS_IDLE_TIMEOUT": "3",
+                "PYTHONPATH": str(REPO),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    async def start(self, *, wait: bool = True) -> None:
+        polls_before = len(self.telegram.calls_of("getUpdates"))
+        sockets_before = self.anilibria.ws.total_connections
+        log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=self.workdir,
+            env=self.environment(),
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        self.starts += 1
+        if wait:
+            await poll(
+                lambda: len(self.telegram.calls_of("getUpdates")) > polls_before
+                and self.anilibria.ws.total_connections > sockets_before,
+                timeout=20,
+                message="the bot to poll Telegram and open the socket",
+            )
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        """Signal the process; returns its exit code (fails if it outlives `timeout`)."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise AssertionError(f"the bot did not exit within {timeout}s of signal {sig}")
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        await self.proc.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def db(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return query_db(self.db_path, sql, params)
+
+    async def settled(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox has nothing pending or in flight."""
+        await poll(
+            lambda: self.db(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')"
+            )[0][0]
+            == 0,
+            timeout=timeout,
+            message="the outbox to drain",
+        )
+
+    async def barrier(self, timeout: float = 10.0) -> None:
+        """Wait until every socket frame pushed so far has been handled.
+
+        Pushes a title_update with a unique hash and waits for the hash to be stored: the
+        listener handles frames in order, so everything before it is done.
+        """
+        marker = f"barrier-{time.monotonic_ns()}"
+        title = self.anilibria.rest.make_title(999_999, "barrier-title", "Барьер", "Barrier")
+        await self.anilibria.ws.push(
+            {"type": "title_update", "title_update": {"hash": marker, "title": title, "diff": {}}}
+        )
+        await poll(
+            lambda: self.db("SELECT 1 FROM seen_hashes WHERE hash = ?", (marker,)),
+            timeout=timeout,
+            message="the socket barrier",
+        )
