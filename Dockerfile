@@ -1,0 +1,21 @@
+# anilibria-bot: one process, one SQLite file in /app/data (a volume).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DATABASE_PATH=/app/data/bot.sqlite3
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY storage ./storage
+RUN pip install --no-compile . \
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin bot \
+    && mkdir -p /app/data \
+    && chown bot:bot /app/data
+
+USER bot
+VOLUME ["/app/data"]
+
+CMD ["python", "-m", "bot"]
