@@ -35,17 +35,23 @@ class CatchUp:
         self._lock = asyncio.Lock()
         self.last_run_at: float | None = None
 
-    async def run(self) -> int:
-        """One pass; returns the number of outbox rows it queued. Never raises for the API."""
+    async def run(self, since: int | None = None) -> int:
+        """One pass; returns the number of outbox rows it queued. Never raises for the API.
+
+        `since` is the watermark as it stood when the socket (re)connected: events of the new
+        connection raise the stored one at once, and reading it later would skip the titles
+        changed while the socket was down.
+        """
         async with self._lock:  # a reconnect during a pass waits for it rather than racing
             try:
-                return await self._run()
+                return await self._run(since)
             except AniLibriaError as exc:
                 log.warning("catch-up failed, will retry after the next reconnect: %s", exc)
                 return 0
 
-    async def _run(self) -> int:
-        since = await self.state.get_int(WATERMARK_KEY)
+    async def _run(self, since: int | None) -> int:
+        if since is None:
+            since = await self.state.get_int(WATERMARK_KEY)
         if since is None:
             # First start: the catalogue as it stands is the baseline, not news.
             latest = await self.client.get_updates(limit=1, filter=["id", "updated"])

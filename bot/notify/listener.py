@@ -8,7 +8,7 @@ import time
 
 from bot.anilibria.events import ConnectionGreeting, ErrorFrame, SubscribeAck
 from bot.anilibria.stream import EventStream, StreamConnected
-from bot.notify.catchup import CatchUp
+from bot.notify.catchup import WATERMARK_KEY, CatchUp
 from bot.notify.matcher import Matcher
 
 __all__ = ["EventListener"]
@@ -28,7 +28,8 @@ class EventListener:
     async def run(self) -> None:
         async for event in self.stream:
             if isinstance(event, StreamConnected):
-                self._start_catchup()
+                # Read the watermark before any event of the new connection can raise it.
+                self._start_catchup(await self.catchup.state.get_int(WATERMARK_KEY))
                 continue
             if isinstance(event, ConnectionGreeting | SubscribeAck | ErrorFrame):
                 continue
@@ -43,8 +44,8 @@ class EventListener:
         for task in self._catchups:
             task.cancel()
 
-    def _start_catchup(self) -> None:
+    def _start_catchup(self, since: int | None) -> None:
         # CatchUp.run serialises passes: a reconnect during a pass queues one more after it.
-        task = asyncio.create_task(self.catchup.run(), name="catch-up")
+        task = asyncio.create_task(self.catchup.run(since), name="catch-up")
         self._catchups.add(task)
         task.add_done_callback(self._catchups.discard)
