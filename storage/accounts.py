@@ -1,12 +1,19 @@
-"""Linked AniLibria accounts (sessions arrive here already encrypted) and mirrored favorites."""
+"""Linked AniLibria accounts (sessions arrive here already encrypted) and mirrored favorites.
+
+The session is a password-equivalent: this module only ever sees the ciphertext the bot's vault
+made of it. The favorites mirror exists so that the matcher can find "chats following a user's
+favorites" inside its own transaction, without an API call per event.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import Database
+from storage.outbox import Outbox, Priority
 
 __all__ = ["AccountRepo", "StoredSession"]
 
@@ -49,6 +56,43 @@ class AccountRepo:
             )
             return cursor.rowcount > 0
 
+    async def expire(
+        self,
+        user_id: int,
+        ciphertext: bytes,
+        *,
+        notice_kind: str,
+        dedupe_key: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """The API refused this session: delete it and queue one notice to the user's private
+        chat, in one transaction. Only the very ciphertext that failed is deleted (a fresh login
+        made meanwhile survives), so of concurrent failures exactly one returns True and tells.
+
+        Chats keep following the user's favorites (the mirror is emptied with the session): when
+        the user logs in again, their notices resume without setting anything up again.
+        """
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND ciphertext = ?", (user_id, ciphertext)
+            )
+            if cursor.rowcount <= 0:
+                return False
+            async with conn.execute(
+                "SELECT 1 FROM chats WHERE id = ? AND type = 'private' AND active = 1", (user_id,)
+            ) as cur:
+                has_private_chat = await cur.fetchone() is not None
+            if has_private_chat:
+                await Outbox.enqueue_for_chat(
+                    conn,
+                    chat_id=user_id,
+                    kind=notice_kind,
+                    payload=payload or {},
+                    dedupe_key=dedupe_key,
+                    priority=Priority.MESSAGE,
+                )
+            return True
+
     async def users_followed_by_chats(self) -> list[int]:
         rows = await self.db.fetchall(
             "SELECT DISTINCT c.follow_favorites_of FROM chats c"
@@ -58,12 +102,14 @@ class AccountRepo:
         return [int(row[0]) for row in rows]
 
     async def replace_favorites(self, user_id: int, title_ids: Iterable[int]) -> None:
+        """Mirror the user's favorites; nothing happens when the session is gone meanwhile."""
         ids = sorted(set(title_ids))
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM favorites WHERE user_id = ?", (user_id,))
             await conn.executemany(
-                "INSERT INTO favorites (user_id, title_id) VALUES (?, ?)",
-                [(user_id, title_id) for title_id in ids],
+                "INSERT INTO favorites (user_id, title_id)"
+                " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE user_id = ?)",
+                [(user_id, title_id, user_id) for title_id in ids],
             )
 
     async def favorite_ids(self, user_id: int) -> set[int]:

@@ -1,0 +1,229 @@
+"""The one place that turns a Telegram user into their AniLibria session, and back.
+
+Handlers, the favorites refresher and the card/search buttons all go through :class:`Accounts`,
+so that the rules hold everywhere: a session is only ever looked up by the id of the Telegram
+user who acts (never taken from callback data or a message), it is stored sealed by the vault,
+the log filter learns it before anything could print it, and when the API refuses it the
+stale session is deleted and the user told once, through the outbox, in their private chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.anilibria.client import AniLibriaClient
+from bot.anilibria.errors import AniLibriaError, UnauthorizedError
+from bot.anilibria.models import Title
+from bot.crypto import SessionVault, VaultError
+from bot.logs import add_secret
+from bot.notify.matcher import Matcher
+from bot.notify.render import Rendered, register_renderer
+from bot.services import Services
+from storage import AccountRepo
+
+__all__ = [
+    "EXPIRED_NOTICE_KIND",
+    "Accounts",
+    "LinkedSession",
+    "SessionExpired",
+    "accounts_of",
+    "expired_text",
+]
+
+log = logging.getLogger(__name__)
+
+EXPIRED_NOTICE_KIND = "session_expired"
+T = TypeVar("T")
+
+
+def expired_text() -> str:
+    return _(
+        "🔑 AniLibria no longer accepts the session I kept for you, so I have deleted it. "
+        "To use /favorites, /rss and favorites notices again, log in once more with /login."
+    )
+
+
+def _render_expired(payload: Mapping[str, Any], site_url: str) -> Rendered:
+    return Rendered(expired_text())
+
+
+register_renderer(EXPIRED_NOTICE_KIND, _render_expired)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedSession:
+    """A user's decrypted session, for the length of one action. Its repr shows no secret."""
+
+    user_id: int
+    session: str = field(repr=False)
+    ciphertext: bytes = field(repr=False)
+    login: str | None = None
+
+
+class SessionExpired(Exception):
+    """The API refused the session: it is deleted and the user has been told (once)."""
+
+
+class Accounts:
+    def __init__(
+        self,
+        repo: AccountRepo,
+        vault: SessionVault,
+        client: AniLibriaClient,
+        matcher: Matcher,
+        *,
+        wake_sender: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.repo = repo
+        self.vault = vault
+        self.client = client
+        self.matcher = matcher
+        self.wake_sender = wake_sender
+        self._clock = clock
+        self._known_secrets: set[str] = set()
+        self._refreshed_at: dict[int, float] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def _learned(self, session: str) -> None:
+        """Teach the log filter this session before any code path could print it."""
+        if session not in self._known_secrets:
+            self._known_secrets.add(session)
+            add_secret(session)
+
+    # -- the session ---------------------------------------------------------------------------
+
+    async def session_of(self, user_id: int) -> LinkedSession | None:
+        stored = await self.repo.get(user_id)
+        if stored is None:
+            return None
+        try:
+            session = self.vault.open(user_id, stored.ciphertext)
+        except VaultError:
+            # Another key (SECRET_KEY changed) or a tampered row: useless, treat as expired.
+            log.warning("user %s: the stored session does not decrypt; dropping it", user_id)
+            await self._expire(user_id, stored.ciphertext)
+            return None
+        self._learned(session)
+        return LinkedSession(user_id, session, stored.ciphertext, stored.login)
+
+    async def is_linked(self, user_id: int) -> bool:
+        return await self.repo.get(user_id) is not None
+
+    async def link(self, user_id: int, session: str, login: str | None) -> LinkedSession:
+        self._learned(session)
+        ciphertext = self.vault.seal(user_id, session)
+        await self.repo.save(user_id, ciphertext, login)
+        self._refreshed_at.pop(user_id, None)
+        log.info("user %s linked an AniLibria account", user_id)
+        return LinkedSession(user_id, session, ciphertext, login)
+
+    async def unlink(self, user_id: int) -> bool:
+        self._refreshed_at.pop(user_id, None)
+        removed = await self.repo.delete(user_id)
+        if removed:
+            log.info("user %s unlinked their AniLibria account", user_id)
+        return removed
+
+    async def _expire(self, user_id: int, ciphertext: bytes) -> bool:
+        told = await self.repo.expire(
+            user_id,
+            ciphertext,
+            notice_kind=EXPIRED_NOTICE_KIND,
+            dedupe_key=f"expired:{time.time_ns()}",
+        )
+        self._refreshed_at.pop(user_id, None)
+        if told:
+            log.info("user %s: AniLibria refused the session; deleted it", user_id)
+            if self.wake_sender is not None:
+                self.wake_sender()
+        return told
+
+    async def call(self, linked: LinkedSession, action: Callable[[str], Awaitable[T]]) -> T:
+        """Run one user method with this session; a refused session becomes SessionExpired."""
+        try:
+            return await action(linked.session)
+        except UnauthorizedError:
+            await self._expire(linked.user_id, linked.ciphertext)
+            raise SessionExpired from None
+
+    async def validate(self, session: str) -> list[Title]:
+        """A pasted session is kept only if the API accepts it (raises UnauthorizedError)."""
+        self._learned(session)
+        return await self.client.get_favorites(session, limit=-1)
+
+    # -- favorites -----------------------------------------------------------------------------
+
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(user_id, asyncio.Lock())
+
+    async def store_favorites(self, user_id: int, titles: list[Title]) -> None:
+        """Keep the titles (first sight is the baseline) and mirror the ids for the matcher."""
+        for title in titles:
+            await self.matcher.on_title_snapshot(title)
+        await self.repo.replace_favorites(user_id, [title.id for title in titles])
+        self._refreshed_at[user_id] = self._clock()
+
+    async def refresh_favorites(self, linked: LinkedSession) -> list[Title]:
+        async with self._lock(linked.user_id):
+            titles = await self.call(
+                linked, lambda session: self.client.get_favorites(session, limit=-1)
+            )
+            await self.store_favorites(linked.user_id, titles)
+        return titles
+
+    async def set_favorite(self, linked: LinkedSession, title_id: int, add: bool) -> None:
+        """addFavorite / delFavorite, then the mirror is refreshed from the API's answer."""
+        method = self.client.add_favorite if add else self.client.del_favorite
+        await self.call(linked, lambda session: method(session, title_id))
+        try:
+            await self.refresh_favorites(linked)
+        except AniLibriaError as exc:  # the change is made; the mirror catches up later
+            log.warning("user %s: favorites refresh after a change failed: %s", linked.user_id, exc)
+
+    async def favorite_ids(self, user_id: int, max_age: float) -> set[int] | None:
+        """The user's favorites (None: not linked), from the mirror unless it is stale."""
+        linked = await self.session_of(user_id)
+        if linked is None:
+            return None
+        refreshed = self._refreshed_at.get(user_id)
+        if refreshed is None or self._clock() - refreshed > max_age:
+            try:
+                await self.refresh_favorites(linked)
+            except SessionExpired:
+                return None
+            except AniLibriaError as exc:
+                log.info("user %s: favorites refresh failed (%s); using the mirror", user_id, exc)
+        return await self.repo.favorite_ids(user_id)
+
+    async def refresh_followed(self) -> int:
+        """Refresh every user whose favorites some chat follows; returns how many succeeded."""
+        done = 0
+        for user_id in await self.repo.users_followed_by_chats():
+            linked = await self.session_of(user_id)
+            if linked is None:
+                continue
+            try:
+                await self.refresh_favorites(linked)
+            except SessionExpired:
+                continue
+            except AniLibriaError as exc:
+                log.warning("user %s: favorites refresh failed: %s", user_id, exc)
+                continue
+            done += 1
+        return done
+
+
+def accounts_of(services: Services) -> Accounts:
+    """The Accounts object app.py put into ``services.extras["accounts"]``."""
+    accounts = services.extras.get("accounts")
+    if not isinstance(accounts, Accounts):
+        raise RuntimeError("accounts are not wired (services.extras['accounts'])")
+    return accounts
