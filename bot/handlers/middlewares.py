@@ -8,7 +8,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Chat, InlineQuery, Message, TelegramObject, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    InlineQuery,
+    Message,
+    TelegramObject,
+    Update,
+    User,
+)
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
@@ -76,7 +84,13 @@ class ThrottlingMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or not isinstance(event, Message | CallbackQuery | InlineQuery):
+        # Registered on dp.update: the event is the Update around the message or query.
+        inner = event.event if isinstance(event, Update) else event
+        if user is None or not isinstance(inner, Message | CallbackQuery | InlineQuery):
+            return await handler(event, data)
+        if isinstance(inner, Message) and data.get("raw_state") is not None:
+            # A dialogue's answer (the /login password) must reach its handler, which
+            # deletes it; dropping it would leave a password on screen.
             return await handler(event, data)
         now = time.monotonic()
         tokens, last, warned = self._buckets.get(user.id, (float(self.burst), now, False))
@@ -88,10 +102,27 @@ class ThrottlingMiddleware(BaseMiddleware):
             return await handler(event, data)
         self._buckets[user.id] = (tokens, now, True)
         if not warned:
-            text = _("Too many requests at once. Please wait a few seconds.")
-            if isinstance(event, Message):
-                await event.answer(text)
-            elif isinstance(event, CallbackQuery):
-                await event.answer(text, show_alert=False)
+            text = await self._warning(data)
+            if isinstance(inner, Message):
+                await inner.answer(text)
+            elif isinstance(inner, CallbackQuery):
+                await inner.answer(text, show_alert=False)
+        elif isinstance(inner, CallbackQuery):
+            await inner.answer()  # stop the button's spinner, silently
         log.debug("throttled user %s", user.id)
         return None
+
+    @staticmethod
+    async def _warning(data: dict[str, Any]) -> str:
+        """The warning in the chat's language (this runs before the locale middleware)."""
+        services: Services = data["services"]
+        chat: Chat | None = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        record = await services.chats.get(chat.id) if chat is not None else None
+        locale = resolve_language(
+            record.language if record else None,
+            user.language_code if user else None,
+            services.settings.default_language,
+        )
+        with services.i18n.context(), services.i18n.use_locale(locale):
+            return _("Too many requests at once. Please wait a few seconds.")

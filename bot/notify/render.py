@@ -95,7 +95,8 @@ def notice_keyboard(site_url: str, payload: Mapping[str, Any]) -> InlineKeyboard
 
 def _link(site_url: str, payload: Mapping[str, Any]) -> str:
     url = html.escape(title_url(site_url, payload.get("code"), payload.get("title_id")))
-    return f'<a href="{url}">{_("Watch on AniLibria")}</a>'
+    label = _("Watch on AniLibria")  # outside the f-string: Babel's extractor cannot see inside
+    return f'<a href="{url}">{label}</a>'
 
 
 def render_episode_notice(payload: Mapping[str, Any], site_url: str) -> Rendered:
