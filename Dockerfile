@@ -10,12 +10,17 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY storage ./storage
-RUN pip install --no-compile . \
+RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin bot \
     && mkdir -p /app/data \
     && chown bot:bot /app/data
 
 USER bot
 VOLUME ["/app/data"]
+
+# Unhealthy when the bot has not heard Telegram (getUpdates) or the AniLibria socket for
+# HEALTH_MAX_AGE seconds (180), or its heartbeat file (/app/data/health.json) went stale.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-m", "bot.health"]
 
 CMD ["python", "-m", "bot"]

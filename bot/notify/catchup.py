@@ -1,9 +1,10 @@
 """Recovery of what was missed while the socket (or the whole bot) was down.
 
-The bot keeps the newest `updated` timestamp it has seen. At start and after every reconnect it
-pages through getUpdates since then and hands every title to the matcher, whose high-water
-marks make the socket and the catch-up agree: an episode is announced once, by whichever of the
-two saw it first.
+The bot keeps the newest `updated` timestamp a successful pass has seen. At start, after every
+reconnect and every few minutes (see the listener) it pages through getUpdates since then and
+hands every title to the matcher, whose high-water marks make the socket and the catch-up
+agree: an episode is announced once, by whichever of the two saw it first. Only a pass that
+completed moves the watermark (socket events never do), so a pass that failed is not skipped.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ class CatchUp:
             try:
                 return await self._run(since)
             except AniLibriaError as exc:
-                log.warning("catch-up failed, will retry after the next reconnect: %s", exc)
+                # The watermark did not move: the next pass starts where this one did.
+                log.warning("catch-up failed, the next pass retries from %s: %s", since, exc)
+                return 0
+            except Exception:  # a bug must not kill the task silently; the next pass retries
+                log.exception("catch-up failed")
                 return 0
 
     async def _run(self, since: int | None) -> int:

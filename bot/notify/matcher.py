@@ -123,14 +123,9 @@ class Matcher:
                 )
                 if cursor.rowcount == 0:
                     return 0
+            # The catch-up watermark is not moved from here: a socket event says nothing about
+            # the other titles, and a pass that failed must start again where it was.
             queued = await self._snapshot(conn, event.title)
-            if event.title.updated:
-                await conn.execute(
-                    "INSERT INTO state (key, value) VALUES ('catchup.since', ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-                    " WHERE CAST(state.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-                    (str(event.title.updated),),
-                )
         return self._queued(queued)
 
     async def on_torrent_update(self, event: TorrentUpdate) -> int:

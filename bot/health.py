@@ -1,0 +1,212 @@
+"""Liveness for Docker's HEALTHCHECK: has the bot heard from Telegram and the socket lately?
+
+A process that is running is not necessarily working: a long-poll can hang on a dead proxy and
+the socket can stay down for hours while the process idles in its backoff. So the bot writes a
+small heartbeat file (``HEALTH_FILE``, by default ``health.json`` beside the database) every
+``HEALTH_INTERVAL`` seconds with the time Telegram last answered a ``getUpdates`` and the time
+the AniLibria socket was last connected. ``python -m bot.health`` reads it and exits 1 when
+the file, Telegram or the socket is older than ``HEALTH_MAX_AGE`` seconds (default 180), 0
+otherwise; Docker marks the container unhealthy and an orchestrator can restart it.
+
+The check reads only the file, never the network: it is cheap, and it judges what the bot
+itself saw rather than whether Telegram happens to answer a second process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+    from aiogram.methods import TelegramMethod
+    from aiogram.methods.base import Response, TelegramType
+
+    from bot.anilibria.stream import EventStream
+
+__all__ = [
+    "Heartbeat",
+    "TelegramPulse",
+    "check",
+    "health_path",
+    "main",
+    "read_heartbeat",
+    "write_heartbeat_forever",
+]
+
+log = logging.getLogger(__name__)
+
+LONG_POLL_GRACE = 60.0  # an open getUpdates younger than this is a live connection
+
+
+def health_path(settings: Settings) -> Path:
+    """HEALTH_FILE, or ``health.json`` in the database's folder (a volume in Docker)."""
+    if settings.health_file is not None:
+        return settings.health_file
+    return settings.database_path.parent / "health.json"
+
+
+class TelegramPulse:
+    """When Telegram was last heard: a getUpdates answered (an empty answer counts).
+
+    A long poll holds its request open for up to aiogram's polling timeout (10 s) when there
+    is nothing new, so an open poll counts as "heard now" too, unless the previous one failed
+    or this one is older than LONG_POLL_GRACE: a poll hanging longer, or polls that fail,
+    stop the clock.
+
+    An aiogram request middleware by shape; it does not import aiogram so that the health
+    check, which shares this module, starts in a fraction of a second.
+    """
+
+    def __init__(self) -> None:
+        self.last_ok_at: float | None = None
+        self._poll_started: float | None = None
+        self._failing = False
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if method.__api_method__ != "getUpdates":
+            return await make_request(bot, method)
+        self._poll_started = time.time()
+        try:
+            response = await make_request(bot, method)
+        except BaseException:
+            self._failing = True
+            raise
+        finally:
+            self._poll_started = None
+        self._failing = False
+        self.last_ok_at = time.time()
+        return response
+
+    def heard_at(self, now: float) -> float | None:
+        started = self._poll_started
+        if started is not None and not self._failing and now - started <= LONG_POLL_GRACE:
+            return now
+        return self.last_ok_at
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What the file holds; times are Unix seconds."""
+
+    pid: int
+    started_at: float
+    written_at: float
+    telegram_at: float
+    socket_at: float
+    socket_state: str
+
+
+def _write_atomically(path: Path, beat: Heartbeat) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(beat)), encoding="utf-8")
+    os.replace(temporary, path)  # a reader never sees half a file
+
+
+async def write_heartbeat_forever(
+    path: Path,
+    interval: float,
+    pulse: TelegramPulse,
+    stream: EventStream,
+    *,
+    started_at: float | None = None,
+) -> None:
+    """Rewrite the heartbeat every ``interval`` seconds until cancelled.
+
+    Before the first answer from either side the start time stands in, so a bot that never
+    reaches Telegram or the socket turns unhealthy HEALTH_MAX_AGE after it started.
+    """
+    started = time.time() if started_at is None else started_at
+    socket_at = started
+    while True:
+        now = time.time()
+        # StreamState.CONNECTED by value: importing the stream would slow the check's start.
+        # A connection that went quiet is dropped by the stream's watchdog (WS_IDLE_TIMEOUT).
+        if stream.state.value == "connected":
+            socket_at = now
+        beat = Heartbeat(
+            pid=os.getpid(),
+            started_at=started,
+            written_at=now,
+            telegram_at=pulse.heard_at(now) or started,
+            socket_at=socket_at,
+            socket_state=stream.state.value,
+        )
+        try:
+            await asyncio.to_thread(_write_atomically, path, beat)
+        except OSError as exc:  # a full disk must not stop the bot; the check will notice
+            log.warning("cannot write the heartbeat file %s: %s", path, exc)
+        await asyncio.sleep(interval)
+
+
+def read_heartbeat(path: Path) -> Heartbeat:
+    """Raises OSError, ValueError (bad JSON) or TypeError/KeyError (wrong fields)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Heartbeat(
+        pid=int(data["pid"]),
+        started_at=float(data["started_at"]),
+        written_at=float(data["written_at"]),
+        telegram_at=float(data["telegram_at"]),
+        socket_at=float(data["socket_at"]),
+        socket_state=str(data["socket_state"]),
+    )
+
+
+def check(path: Path, max_age: float, now: float | None = None) -> tuple[bool, str]:
+    """(healthy, one line saying why)."""
+    now = time.time() if now is None else now
+    try:
+        beat = read_heartbeat(path)
+    except FileNotFoundError:
+        return False, f"unhealthy: no heartbeat file at {path}"
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        return False, f"unhealthy: unreadable heartbeat file {path}: {exc}"
+    ages = {
+        "heartbeat": now - beat.written_at,
+        "telegram": now - beat.telegram_at,
+        "socket": now - beat.socket_at,
+    }
+    stale = [f"{name} {age:.0f}s ago" for name, age in ages.items() if age > max_age]
+    if stale:
+        return False, f"unhealthy (limit {max_age:g}s): " + ", ".join(stale)
+    return True, "healthy: " + ", ".join(f"{name} {age:.0f}s ago" for name, age in ages.items())
+
+
+def _settings() -> Settings | None:
+    try:
+        # The check needs no token; the bot's own environment (and .env) gives the rest.
+        return Settings(bot_token=os.environ.get("BOT_TOKEN") or "unused-by-the-health-check")
+    except ValidationError as exc:
+        print(f"unhealthy: invalid settings: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return None
+
+
+def main() -> int:
+    settings = _settings()
+    if settings is None:
+        return 1
+    healthy, reason = check(health_path(settings), settings.health_max_age)
+    print(reason)
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
