@@ -39,6 +39,7 @@ __all__ = ["MAX_ATTEMPTS", "Sender"]
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+DRAIN_SECONDS = 3.0  # at stop, how long sends already on the wire may take to finish
 _BACKOFF_CAP = 300.0
 
 
@@ -91,22 +92,48 @@ class Sender:
         try:
             await self._feed()
         finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await self._wind_down(workers)
 
     async def stop(self) -> None:
-        """Stop claiming; what is queued in memory goes back to pending with the restart."""
+        """Stop claiming; sends on the wire finish, rows not yet started go back to pending."""
         self._stopping = True
         self._wake.set()
+
+    async def _wind_down(self, workers: list[asyncio.Task[None]]) -> None:
+        """At stop: give sends already started up to DRAIN_SECONDS, then release every claim.
+
+        A send cancelled mid-request may have reached Telegram: that row goes out again after
+        the restart, which is the "at most what was in flight" the outbox promises.
+        """
+        while not self._queue.empty():  # claimed but not started: nothing reached Telegram
+            self._queue.get_nowait()
+            self._queue.task_done()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), DRAIN_SECONDS)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        try:
+            released = await self.outbox.release_in_flight()
+        except Exception:  # the database is going away too; the next start releases them
+            log.exception("sender: could not release the rows in flight")
+        else:
+            if released:
+                log.info("sender: %d claimed rows released for the next start", released)
 
     async def _feed(self) -> None:
         while not self._stopping:
             self._wake.clear()
             free = self._queue.maxsize - self._queue.qsize()
             items = await self.outbox.claim_due(free) if free > 0 else []
+            batch_chats: set[int] = set()
             for item in items:
                 wait = self.limiter.chat_delay(item.chat_id)
+                if item.chat_id in batch_chats:
+                    # One row per chat in flight: the next waits for the first one's answer
+                    # (a 403 or a migration changes where, or whether, it goes).
+                    wait = max(wait, 1.0)
+                batch_chats.add(item.chat_id)
                 if wait > 0.05:
                     # This chat had its share: keep the row and let others go first.
                     await self.outbox.retry_later(item.id, self._clock() + wait, None)
