@@ -24,14 +24,20 @@ from aiogram.types import LinkPreviewOptions
 from pydantic import ValidationError
 
 import storage
+from bot.accounts import Accounts
 from bot.anilibria.client import AniLibriaClient
 from bot.anilibria.stream import EventStream
+from bot.commands import set_commands
 from bot.config import Settings
+from bot.crypto import SessionVault, VaultError
 from bot.handlers import build_router
 from bot.handlers.middlewares import ChatMiddleware, LocaleMiddleware, ThrottlingMiddleware
+from bot.health import TelegramPulse, health_path, write_heartbeat_forever
 from bot.i18n import LOCALES_DIR, PoI18n
 from bot.logs import setup_logging
 from bot.notify.catchup import CatchUp
+from bot.notify.digest import build_digest
+from bot.notify.favorites_sync import FavoritesRefresher
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
 from bot.notify.listener import EventListener
 from bot.notify.matcher import Matcher
@@ -43,6 +49,8 @@ __all__ = ["main", "run"]
 log = logging.getLogger("bot")
 
 STOP_GRACE = 8.0  # seconds for tasks to wind down; the whole stop stays under 10
+# Tasks that end by themselves once told to stop; every other task is cancelled at once.
+WINDS_DOWN = frozenset({"sender", "listener", "polling", "digest"})
 PRUNE_EVERY = 3600.0
 KEEP_SENT = 7 * 86400.0
 KEEP_PARKED = 30 * 86400.0
@@ -60,6 +68,16 @@ def load_settings() -> Settings | None:
             where = ".".join(map(str, first["loc"])).upper()
             print(f"error: invalid setting {where}: {first['msg']}", file=sys.stderr)
         return None
+
+
+async def _publish_commands(bot: Bot, i18n: PoI18n, settings: Settings) -> None:
+    """The command menu in both languages; a failure is only logged."""
+    try:
+        await set_commands(
+            bot, i18n, default_language=settings.default_language, admin_ids=settings.admin_ids
+        )
+    except Exception:
+        log.exception("could not publish the command menu")
 
 
 async def _prune_forever(services: Services) -> None:
@@ -89,11 +107,21 @@ async def run(settings: Settings) -> int:
             "ANILIBRIA_API_URL/ANILIBRIA_WS_URL point at the public v2 API, which was switched "
             "off upstream in July 2025: point them at a v2-compatible server"
         )
+    try:  # the key that seals AniLibria sessions: SECRET_KEY, else a 0600 file beside the db
+        vault = SessionVault.from_settings(
+            settings.secret_key.get_secret_value() if settings.secret_key else None,
+            settings.database_path,
+        )
+    except (VaultError, OSError) as exc:
+        log.error("cannot load the session encryption key: %s", exc)
+        return 2
     db = await storage.connect(settings.database_path)
     client = AniLibriaClient(settings.anilibria_api_url, settings.anilibria_site_url)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     limiter = SendLimiter(settings.send_rate)
     session.middleware(RateLimitMiddleware(limiter))
+    pulse = TelegramPulse()  # when Telegram last answered getUpdates: the heartbeat and /stats
+    session.middleware(pulse)
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -128,6 +156,10 @@ async def run(settings: Settings) -> int:
     )
     matcher.on_queued = sender.wake
     services.sender = sender
+    digest = build_digest(services)  # also services.extras["digest"]
+    accounts = Accounts(services.accounts, vault, client, matcher, wake_sender=sender.wake)
+    services.extras["vault"] = vault
+    services.extras["accounts"] = accounts
     stream = EventStream(
         settings.anilibria_ws_url,
         idle_timeout=settings.ws_idle_timeout,
@@ -135,6 +167,7 @@ async def run(settings: Settings) -> int:
         backoff_max=settings.ws_backoff_max,
     )
     services.stream = stream
+    services.extras["telegram_pulse"] = pulse
     listener = EventListener(stream, matcher, CatchUp(client, matcher, services.state))
 
     dp = Dispatcher(storage=MemoryStorage(), services=services)
@@ -159,18 +192,40 @@ async def run(settings: Settings) -> int:
     start("listener", listener.run)
     start("polling", lambda: dp.start_polling(bot, handle_signals=False, close_bot_session=False))
     start("prune", lambda: _prune_forever(services))
+    start("digest", digest.run)
+    start("favorites", FavoritesRefresher(accounts, settings.favorites_refresh_seconds).run)
+    start(
+        "health",
+        lambda: write_heartbeat_forever(
+            health_path(settings),
+            settings.health_interval,
+            pulse,
+            stream,
+            started_at=services.started_at,
+        ),
+    )
+    start("commands", lambda: _publish_commands(bot, i18n, settings))
     log.info("bot started")
     await stop.wait()
 
     log.info("stopping")
-    await sender.stop()
+    # Stop taking events and updates; the sender lets sends on the wire finish.
     await stream.close()
     with contextlib.suppress(RuntimeError):
         await dp.stop_polling()
-    _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE / 2)
+    await sender.stop()
+    await digest.stop()
+    for task in tasks:
+        if task.get_name() not in WINDS_DOWN:
+            task.cancel()  # sleeping chores: nothing in flight worth waiting for
+    # Handlers already running (aiogram runs each update as a task) get to answer.
+    handlers: set[asyncio.Task[Any]] = set(getattr(dp, "_handle_update_tasks", ()))
+    _done, pending = await asyncio.wait([*tasks, *handlers], timeout=STOP_GRACE / 2)
     for task in pending:
+        log.warning("stop: %s did not finish in time, cancelled", task.get_name())
         task.cancel()
-    await asyncio.wait(pending, timeout=STOP_GRACE / 2)
+    if pending:
+        await asyncio.wait(pending, timeout=1.0)
     await client.aclose()
     await bot.session.close()
     await db.close()

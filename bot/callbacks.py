@@ -12,8 +12,10 @@ __all__ = [
     "CardCb",
     "DigestCb",
     "FavCb",
+    "FollowFavCb",
     "ForgetCb",
     "PageCb",
+    "RssCb",
     "ScheduleCb",
     "SettingsCb",
     "SubCb",
@@ -68,3 +70,15 @@ class DigestCb(CallbackData, prefix="dg"):
 
 class ForgetCb(CallbackData, prefix="forget"):
     confirm: bool
+
+
+class FollowFavCb(CallbackData, prefix="ffav"):
+    """Turn "follow my favorites" in this chat on or off, for the user who presses."""
+
+    on: bool
+
+
+class RssCb(CallbackData, prefix="rss"):
+    """Show the presser's personal feed link in another format: rss, atom or json."""
+
+    kind: str

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     ws_backoff_max: float = Field(default=60.0, gt=0)
     favorites_refresh_seconds: float = Field(default=900.0, gt=0)
     health_file: Path | None = None
+    health_interval: float = Field(default=15.0, gt=0)  # heartbeat file rewritten this often
+    health_max_age: float = Field(default=180.0, gt=0)  # `python -m bot.health` limit
 
     @field_validator("admin_ids", mode="before")
     @classmethod

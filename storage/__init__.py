@@ -6,6 +6,7 @@ One repository per table family; every repository takes the open :class:`Databas
 from storage.accounts import AccountRepo, StoredSession
 from storage.chats import Chat, ChatCounts, ChatRepo
 from storage.db import Database, MigrationError, connect
+from storage.digest import DigestRepo, DigestTitle, DigestTurn, DueChat
 from storage.outbox import Outbox, OutboxItem, OutboxStats, Priority
 from storage.state import StateRepo
 from storage.subscriptions import FollowedTitle, SubscriptionRepo
@@ -17,6 +18,10 @@ __all__ = [
     "ChatCounts",
     "ChatRepo",
     "Database",
+    "DigestRepo",
+    "DigestTitle",
+    "DigestTurn",
+    "DueChat",
     "FollowedTitle",
     "MigrationError",
     "Outbox",

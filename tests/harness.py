@@ -117,8 +117,10 @@ class BotProcess:
         self.starts += 1
         if wait:
             await poll(
-                lambda: len(self.telegram.calls_of("getUpdates")) > polls_before
-                and self.anilibria.ws.total_connections > sockets_before,
+                lambda: (
+                    len(self.telegram.calls_of("getUpdates")) > polls_before
+                    and self.anilibria.ws.total_connections > sockets_before
+                ),
                 timeout=20,
                 message="the bot to poll Telegram and open the socket",
             )
@@ -133,7 +135,9 @@ class BotProcess:
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
-            raise AssertionError(f"the bot did not exit within {timeout}s of signal {sig}")
+            raise AssertionError(
+                f"the bot did not exit within {timeout}s of signal {sig}"
+            ) from None
 
     async def kill(self) -> None:
         assert self.proc is not None
@@ -149,10 +153,10 @@ class BotProcess:
     async def settled(self, timeout: float = 10.0) -> None:
         """Wait until the outbox has nothing pending or in flight."""
         await poll(
-            lambda: self.db(
-                "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')"
-            )[0][0]
-            == 0,
+            lambda: (
+                self.db("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")[0][0]
+                == 0
+            ),
             timeout=timeout,
             message="the outbox to drain",
         )

@@ -36,7 +36,11 @@ async def push_episode(anilibria: FakeAniLibria, episode: int, shape: str = "env
     for quality in ("sd", "hd", "fhd"):
         await anilibria.ws.push(
             playlist_update_frame(
-                TITLE_ID, episode, quality, player=title["player"], shape=shape  # type: ignore[arg-type]
+                TITLE_ID,
+                episode,
+                quality,
+                player=title["player"],
+                shape=shape,  # type: ignore[arg-type]
             )
         )
     return pushed_at
@@ -46,7 +50,9 @@ async def test_subscribe_then_episode_arrives_once(
     bot: BotProcess, telegram: FakeTelegram, anilibria: FakeAniLibria
 ) -> None:
     anilibria.rest.add_title(
-        anilibria.rest.make_title(TITLE_ID, "test-show", "Тестовый сериал <b>", "Test Show & Co", episodes=3)
+        anilibria.rest.make_title(
+            TITLE_ID, "test-show", "Тестовый сериал <b>", "Test Show & Co", episodes=3
+        )
     )
     await bot.start()
 
@@ -74,7 +80,7 @@ async def test_subscribe_then_episode_arrives_once(
     assert notices(telegram, BYSTANDER, 4) == []
     text = notices(telegram, SUBSCRIBER, 4)[0]
     assert "Тестовый сериал &lt;b&gt;" in text and "Test Show &amp; Co" in text
-    assert f'{anilibria.site_url}/release/test-show.html' in text
+    assert f"{anilibria.site_url}/release/test-show.html" in text
     [notice] = [m for m in telegram.sent(SUBSCRIBER) if "🎬" in (m.text or "")]
     buttons = [b for row in notice.reply_markup["inline_keyboard"] for b in row]  # type: ignore[index]
     assert any(b.get("url", "").endswith("/release/test-show.html") for b in buttons)
@@ -101,8 +107,10 @@ async def test_subscribe_then_episode_arrives_once(
     await bot.start()
     telegram.message(SUBSCRIBER, "/subscriptions")
     await poll(
-        lambda: any("Тестовый сериал" in (m.text or "") and "follows" not in (m.text or "")
-                    for m in telegram.sent(SUBSCRIBER)[-1:]),
+        lambda: any(
+            "Тестовый сериал" in (m.text or "") and "follows" not in (m.text or "")
+            for m in telegram.sent(SUBSCRIBER)[-1:]
+        ),
         message="the subscription list after restart",
     )
     assert await bot.stop(signal.SIGINT) == 0

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, subscriptions
+from bot.handlers import (
+    account,
+    admin,
+    catalogue,
+    common,
+    digest,
+    favorites,
+    inline,
+    schedule,
+    settings,
+    subscriptions,
+)
 
 __all__ = ["build_router"]
 
@@ -12,6 +23,14 @@ __all__ = ["build_router"]
 def build_router() -> Router:
     """Every feature router in the order they should see updates (fallbacks last)."""
     root = Router(name="root")
+    root.include_router(account.router)  # first: a login dialogue sees its messages first
+    root.include_router(favorites.router)
+    root.include_router(admin.router)
     root.include_router(subscriptions.router)
+    root.include_router(schedule.router)
+    root.include_router(settings.router)
+    root.include_router(digest.router)
+    root.include_router(catalogue.router)
+    root.include_router(inline.router)
     root.include_router(common.router)  # /start, /help and the fallbacks go last
     return root

@@ -19,6 +19,7 @@ from aiogram.utils.i18n import ngettext
 from bot.anilibria.errors import AniLibriaError
 from bot.anilibria.models import Title
 from bot.callbacks import CardCb, SubCb
+from bot.handlers.catalogue import redraw_subscription_button
 from bot.handlers.permissions import may_manage
 from bot.lookup import TitleRef, fetch_title, parse_title_ref
 from bot.notify.render import clip, title_url
@@ -276,6 +277,10 @@ async def subscription_button(
         await _flip_notice_button(message, callback_data.title_id, subscribed=False)
     elif callback_data.ctx == "n":
         await _flip_notice_button(message, callback_data.title_id, subscribed=True)
+    elif callback_data.ctx in ("s", "c", "f"):  # search page, card (catalogue.py), /favorites
+        await redraw_subscription_button(
+            message, callback_data.title_id, subscribed=callback_data.on
+        )
 
 
 async def _flip_notice_button(message: Message, title_id: int, *, subscribed: bool) -> None:
