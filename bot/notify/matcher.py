@@ -213,7 +213,13 @@ class Matcher:
             kind="episode",
             kind_bit=NoticeKind.EPISODE,
             title_id=record.id,
-            payload={**_names_payload(record), "first": first, "last": last},
+            # detected_at lets the sender log how long the news took from event to Telegram.
+            payload={
+                **_names_payload(record),
+                "first": first,
+                "last": last,
+                "detected_at": time.time(),
+            },
             dedupe_key=f"ep:{record.id}:{last}",
             priority=Priority.EPISODE,
         )

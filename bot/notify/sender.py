@@ -217,3 +217,11 @@ class Sender:
         else:
             self.sent_total += 1
             await self.outbox.mark_sent(item.id)
+            detected_at = item.payload.get("detected_at")
+            if item.kind == "episode" and isinstance(detected_at, int | float):
+                log.debug(
+                    "sender: episode notice for title %s sent to chat %s %.1f ms after the event",
+                    item.title_id,
+                    item.chat_id,
+                    (self._clock() - detected_at) * 1000,
+                )
