@@ -64,6 +64,17 @@ def record_from_title(title: Title) -> TitleRecord:
     )
 
 
+async def _first_time(conn: aiosqlite.Connection, event_hash: str | None) -> bool:
+    """Record an event's hash; False when it was handled before (the server repeats itself)."""
+    if not event_hash:
+        return True
+    cursor = await conn.execute(
+        "INSERT OR IGNORE INTO seen_hashes (hash, seen_at) VALUES (?, ?)",
+        (event_hash, int(time.time())),
+    )
+    return cursor.rowcount > 0
+
+
 def _names_payload(record: TitleRecord) -> dict[str, Any]:
     return {
         "title_id": record.id,
@@ -116,13 +127,8 @@ class Matcher:
 
     async def on_title_update(self, event: TitleUpdate) -> int:
         async with self.db.transaction() as conn:
-            if event.hash:
-                cursor = await conn.execute(
-                    "INSERT OR IGNORE INTO seen_hashes (hash, seen_at) VALUES (?, ?)",
-                    (event.hash, int(time.time())),
-                )
-                if cursor.rowcount == 0:
-                    return 0
+            if not await _first_time(conn, event.hash):
+                return 0
             # The catch-up watermark is not moved from here: a socket event says nothing about
             # the other titles, and a pass that failed must start again where it was.
             queued = await self._snapshot(conn, event.title)
@@ -132,13 +138,8 @@ class Matcher:
         if event.torrents is None:
             return 0
         async with self.db.transaction() as conn:
-            if event.hash:
-                cursor = await conn.execute(
-                    "INSERT OR IGNORE INTO seen_hashes (hash, seen_at) VALUES (?, ?)",
-                    (event.hash, int(time.time())),
-                )
-                if cursor.rowcount == 0:
-                    return 0
+            if not await _first_time(conn, event.hash):
+                return 0
             record = await TitleRepo.load_in(conn, event.title_id)
             if record is None:
                 return 0
