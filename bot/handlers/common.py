@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.handlers.subscriptions import subscribe_to
+from bot.lookup import TitleRef
 from bot.services import Services
 
 __all__ = ["help_text", "router"]
@@ -59,7 +60,7 @@ def help_text() -> str:
 async def start_with_payload(message: Message, command: CommandObject, services: Services) -> None:
     payload = command.args or ""
     if payload.startswith("sub_") and payload[4:].isdigit():
-        await subscribe_to(message, services, int(payload[4:]))
+        await subscribe_to(message, services, TitleRef(title_id=int(payload[4:])))
         return
     await message.answer(_("Hello!") + "\n\n" + help_text())
 

@@ -57,15 +57,13 @@ async def _remember(services: Services, title: Title) -> None:
     await services.matcher.on_title_snapshot(title)
 
 
-async def subscribe_to(
-    message: Message, services: Services, title_id: int, *, title: Title | None = None
-) -> None:
-    if title is None:
-        try:
-            title = await fetch_title(services.client, TitleRef(title_id=title_id))
-        except AniLibriaError:
-            await message.answer(api_trouble())
-            return
+async def subscribe_to(message: Message, services: Services, ref: TitleRef) -> None:
+    """Follow the title an id or code names, in this chat (and this forum topic)."""
+    try:
+        title = await fetch_title(services.client, ref)
+    except AniLibriaError:
+        await message.answer(api_trouble())
+        return
     if title is None:
         await message.answer(_("I could not find that title."))
         return
@@ -141,15 +139,7 @@ async def subscribe_command(
     if ref.text is not None:
         await _offer_matches(message, services, ref.text)
         return
-    try:
-        title = await fetch_title(services.client, ref)
-    except AniLibriaError:
-        await message.answer(api_trouble())
-        return
-    if title is None:
-        await message.answer(_("I could not find that title."))
-        return
-    await subscribe_to(message, services, title.id, title=title)
+    await subscribe_to(message, services, ref)
 
 
 async def _resolve_followed_id(services: Services, chat_id: int, ref: TitleRef) -> int | None:
