@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Literal
 
-from aiogram.utils.i18n import ngettext
+from aiogram.utils.i18n import gettext
 
 from bot.i18n import LANGUAGES, LOCALES_DIR, PoI18n
 from tests.fakes.anilibria import FakeAniLibria
@@ -56,7 +56,7 @@ def _episode_lines(episode: int) -> frozenset[str]:
     lines = set()
     for language in LANGUAGES:
         with _I18N.context(), _I18N.use_locale(language):
-            lines.add(ngettext("Episode {n} is out", "Episode {n} is out", 1).format(n=episode))
+            lines.add(gettext("Episode {n} is out").format(n=episode))
     return frozenset(lines)
 
 

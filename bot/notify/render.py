@@ -62,7 +62,7 @@ def title_names(name_ru: str | None, name_en: str | None, code: str | None = Non
 
 def episode_range(first: int, last: int) -> str:
     if first == last:
-        return ngettext("Episode {n} is out", "Episode {n} is out", 1).format(n=last)
+        return _("Episode {n} is out").format(n=last)
     count = last - first + 1
     return ngettext(
         "Episodes {first}–{last} are out ({count} episode)",
