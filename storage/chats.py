@@ -82,6 +82,13 @@ _SETTABLE = frozenset(
 )
 
 
+# What a chat keeps when Telegram moves it to a new id (a group upgraded to a supergroup).
+_MOVED = (
+    "language, timezone, kinds, quiet_start, quiet_end, follow_favorites_of, digest_time,"
+    " digest_next_due, digest_only, digest_when_empty, digest_last_date"
+)
+
+
 class ChatRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -145,10 +152,19 @@ class ChatRepo:
     async def migrate(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: move the chat, its subscriptions and its outbox."""
         async with self.db.transaction() as conn:
+            async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (old_id,)) as cur:
+                if await cur.fetchone() is None:
+                    return  # already moved (Telegram tells both the old and the new chat)
             async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new_id,)) as cur:
                 exists = await cur.fetchone() is not None
             if exists:
-                # The new chat already spoke to us: fold the old one's subscriptions into it.
+                # The supergroup spoke first (its "upgraded" service message made a fresh row):
+                # it takes the old chat's settings, subscriptions and queued notices.
+                await conn.execute(
+                    f"UPDATE chats SET ({_MOVED}) = (SELECT {_MOVED} FROM chats WHERE id = ?)"  # noqa: S608
+                    " WHERE id = ?",
+                    (old_id, new_id),
+                )
                 await conn.execute(
                     "INSERT OR IGNORE INTO subscriptions"
                     " (chat_id, title_id, thread_id, kinds, created_at)"

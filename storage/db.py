@@ -55,14 +55,19 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            if self.conn.in_transaction:
+                # A writer cancelled between its BEGIN and COMMIT (aiosqlite still ran the
+                # statement on its thread): roll that back rather than jam every later write.
+                await asyncio.shield(self.conn.rollback())
             try:
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
             except BaseException:
-                await self.conn.rollback()
+                if self.conn.in_transaction:
+                    await asyncio.shield(self.conn.rollback())
                 raise
             else:
-                await self.conn.commit()
+                await asyncio.shield(self.conn.commit())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cursor:

@@ -1,0 +1,177 @@
+"""Storage on a real SQLite file: connecting, migrating, and the repositories' promises."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import storage
+from storage import db as storage_db
+
+
+async def test_connect_creates_the_folder_and_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "folder" / "bot.sqlite3"
+    database = await storage.connect(path)
+    try:
+        assert await database.scalar("PRAGMA journal_mode") == "wal"
+        assert await database.scalar("PRAGMA foreign_keys") == 1
+        assert await database.scalar("PRAGMA user_version") == len(storage_db.migrations())
+    finally:
+        await database.close()
+    again = await storage.connect(path)  # a restart applies nothing twice
+    await again.close()
+
+
+async def test_an_old_file_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    conn = sqlite3.connect(path)
+    for version, _name, sql in storage_db.migrations()[:2]:
+        conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+    conn.execute("INSERT INTO chats (id, type, created_at, updated_at) VALUES (7, 'private', 0, 0)")
+    conn.execute("INSERT INTO subscriptions (chat_id, title_id, created_at) VALUES (7, 42, 0)")
+    conn.commit()
+    conn.close()
+
+    database = await storage.connect(path)
+    try:
+        assert await database.scalar("PRAGMA user_version") == len(storage_db.migrations())
+        assert await storage.SubscriptionRepo(database).title_ids(7) == {42}
+        chat = await storage.ChatRepo(database).get(7)
+        assert chat is not None and chat.digest_time is None  # a column from a later migration
+    finally:
+        await database.close()
+
+
+async def test_a_newer_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(storage.MigrationError):
+        await storage.connect(path)
+
+
+async def test_followers_of_a_title_are_found_through_the_index(tmp_path: Path) -> None:
+    database = await storage.connect(tmp_path / "bot.sqlite3")
+    try:
+        plan = await database.fetchall(
+            "EXPLAIN QUERY PLAN SELECT chat_id FROM subscriptions WHERE title_id = ?", (1,)
+        )
+        details = " ".join(str(row[3]) for row in plan)
+        assert "subscriptions_by_title" in details and "SCAN" not in details
+    finally:
+        await database.close()
+
+
+async def test_a_failed_or_cancelled_transaction_leaves_nothing_and_jams_nothing(
+    tmp_path: Path,
+) -> None:
+    database = await storage.connect(tmp_path / "bot.sqlite3")
+    chats = storage.ChatRepo(database)
+    try:
+        with pytest.raises(RuntimeError):
+            async with database.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO chats (id, type, created_at, updated_at)"
+                    " VALUES (1, 'private', 0, 0)"
+                )
+                raise RuntimeError("boom")
+        assert await chats.get(1) is None
+
+        entered = asyncio.Event()
+
+        async def slow_writer() -> None:
+            async with database.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO chats (id, type, created_at, updated_at)"
+                    " VALUES (2, 'private', 0, 0)"
+                )
+                entered.set()
+                await asyncio.Event().wait()  # until cancelled
+
+        task = asyncio.create_task(slow_writer())
+        await asyncio.wait_for(entered.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await chats.touch(3, "private")  # the next writer works
+        assert await chats.get(2) is None and await chats.get(3) is not None
+    finally:
+        await database.close()
+
+
+async def test_migrating_a_chat_keeps_its_settings_whichever_side_spoke_first(
+    tmp_path: Path,
+) -> None:
+    database = await storage.connect(tmp_path / "bot.sqlite3")
+    chats, subs = storage.ChatRepo(database), storage.SubscriptionRepo(database)
+    try:
+        for old, new, new_spoke_first in ((-1, -1001, True), (-2, -1002, False)):
+            await chats.touch(old, "group")
+            await chats.update(old, language="en", timezone="Asia/Tokyo", digest_time="09:00")
+            await subs.add(old, 42)
+            if new_spoke_first:
+                await chats.touch(new, "supergroup")  # its "upgraded" service message
+            await chats.migrate(old, new)
+            await chats.migrate(old, new)  # Telegram tells both chats: the second does nothing
+            moved = await chats.get(new)
+            assert moved is not None
+            assert (moved.language, moved.timezone, moved.digest_time) == (
+                "en",
+                "Asia/Tokyo",
+                "09:00",
+            )
+            assert await subs.title_ids(new) == {42}
+            assert await chats.get(old) is None
+    finally:
+        await database.close()
+
+
+async def test_one_row_per_chat_whatever_arrives_twice(tmp_path: Path) -> None:
+    database = await storage.connect(tmp_path / "bot.sqlite3")
+    chats, subs = storage.ChatRepo(database), storage.SubscriptionRepo(database)
+    accounts, outbox = storage.AccountRepo(database), storage.Outbox(database)
+    try:
+        for chat_id in (10, 11, 12):
+            await chats.touch(chat_id, "private")
+        await subs.add(10, 5, thread_id=None)
+        await subs.add(11, 5, thread_id=None)
+        # Chat 11 also follows user 11's favorites, which hold title 5: still one row.
+        await accounts.save(11, b"sealed", None)
+        await accounts.replace_favorites(11, [5])
+        await chats.update(11, follow_favorites_of=11)
+        await chats.set_active(12, False)
+        await subs.add(12, 5)
+        for _ in range(2):
+            async with database.transaction() as conn:
+                await storage.Outbox.enqueue_for_followers(
+                    conn,
+                    kind="episode",
+                    kind_bit=1,
+                    title_id=5,
+                    payload={"title_id": 5},
+                    dedupe_key="ep:5:3",
+                    priority=storage.Priority.EPISODE,
+                )
+        async with database.transaction() as conn:
+            await storage.Outbox.enqueue_for_chat(
+                conn,
+                chat_id=10,
+                kind="text",
+                payload={"html": "digest"},
+                dedupe_key="digest:x",
+                priority=storage.Priority.DIGEST,
+            )
+        claimed = await outbox.claim_due(10)
+        assert [(i.chat_id, i.kind) for i in claimed][:2] in (
+            [(10, "episode"), (11, "episode")],
+            [(11, "episode"), (10, "episode")],
+        )
+        assert [i.kind for i in claimed] == ["episode", "episode", "text"]  # news first
+        assert await outbox.release_in_flight() == 3  # a restart sends them again
+        assert (await outbox.stats()).pending == 3
+    finally:
+        await database.close()
