@@ -16,6 +16,7 @@ FORUM = -1001234500001
 GROUP = -1001234500002
 ADMIN = 601
 MEMBER = 602
+ANOTHER_MEMBER = 5309  # a second non-admin: MEMBER's flood budget is spent elsewhere
 ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
 TITLE_ID = 7201
 BOT = "anilibria_test_bot"
@@ -81,6 +82,10 @@ async def forum_topics(bot: BotProcess, telegram: FakeTelegram, anilibria: FakeA
     )
     assert "только администраторы группы" in (refusal.text or "")
     assert refusal.message_thread_id == 42  # the answer stays in the topic
+    assert subscription_thread(bot, FORUM) == []
+    # Nor through the inline results' deep link.
+    refusal = await reply(telegram, FORUM, f"/start@{BOT} sub_{TITLE_ID}", user_id=ANOTHER_MEMBER)
+    assert "только администраторы группы" in (refusal.text or "")
     assert subscription_thread(bot, FORUM) == []
 
     # The admin subscribes from topic 42, then again from topic 77: the latest topic wins.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import (
     IS_MEMBER,
     IS_NOT_MEMBER,
@@ -16,6 +16,7 @@ from aiogram.filters import (
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.handlers.permissions import may_manage
 from bot.handlers.subscriptions import subscribe_to
 from bot.lookup import TitleRef
 from bot.services import Services
@@ -57,9 +58,14 @@ def help_text() -> str:
 
 
 @router.message(CommandStart(deep_link=True))
-async def start_with_payload(message: Message, command: CommandObject, services: Services) -> None:
+async def start_with_payload(
+    message: Message, command: CommandObject, services: Services, bot: Bot
+) -> None:
     payload = command.args or ""
     if payload.startswith("sub_") and payload[4:].isdigit():
+        if not await may_manage(bot, message.chat, message.from_user):
+            await message.answer(_("Only the group's admins can change what this chat follows."))
+            return
         await subscribe_to(message, services, TitleRef(title_id=int(payload[4:])))
         return
     await message.answer(_("Hello!") + "\n\n" + help_text())
@@ -73,6 +79,21 @@ async def start(message: Message) -> None:
 @router.message(Command("help"))
 async def help_command(message: Message) -> None:
     await message.answer(help_text())
+
+
+@router.message(F.migrate_to_chat_id)
+async def group_upgraded(message: Message, services: Services) -> None:
+    """The group became a supergroup: move it now, not at the first failed send."""
+    assert message.migrate_to_chat_id is not None
+    log.info("chat %s became supergroup %s", message.chat.id, message.migrate_to_chat_id)
+    await services.chats.migrate(message.chat.id, message.migrate_to_chat_id)
+
+
+@router.message(F.migrate_from_chat_id)
+async def supergroup_created(message: Message, services: Services) -> None:
+    assert message.migrate_from_chat_id is not None
+    log.info("chat %s became supergroup %s", message.migrate_from_chat_id, message.chat.id)
+    await services.chats.migrate(message.migrate_from_chat_id, message.chat.id)
 
 
 @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=IS_MEMBER >> IS_NOT_MEMBER))
