@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 WATERMARK_KEY = "catchup.since"
 PAGE = 50
-MAX_PAGES = 40  # 2,000 titles: more than AniLibria updates in weeks
+MAX_PAGES = 200  # 10,000 titles: more than the whole AniLibria catalogue
 OVERLAP = 120  # seconds re-read before the watermark: clocks and pages shift a little
 
 
@@ -77,6 +77,11 @@ class CatchUp:
             seen += len(titles)
             if len(titles) < PAGE:
                 break
+        else:
+            # Pages come newest first: stopping here would leave the oldest changes unread, so
+            # the watermark stays and the next pass reads from the same point again.
+            log.warning("catch-up: more than %d titles changed since %s; will retry", seen, since)
+            return queued
         await self.state.raise_to(WATERMARK_KEY, newest)
         self.last_run_at = time.time()
         log.info("catch-up: %d titles updated since %s, %d notices queued", seen, since, queued)

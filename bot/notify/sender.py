@@ -75,6 +75,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
         self._stopping = False
+        self._in_flight: set[int] = set()  # chats with a row queued or being sent
         self.sent_total = 0
         self.failed_total = 0
 
@@ -126,18 +127,17 @@ class Sender:
             self._wake.clear()
             free = self._queue.maxsize - self._queue.qsize()
             items = await self.outbox.claim_due(free) if free > 0 else []
-            batch_chats: set[int] = set()
             for item in items:
                 wait = self.limiter.chat_delay(item.chat_id)
-                if item.chat_id in batch_chats:
+                if item.chat_id in self._in_flight:
                     # One row per chat in flight: the next waits for the first one's answer
                     # (a 403 or a migration changes where, or whether, it goes).
                     wait = max(wait, 1.0)
-                batch_chats.add(item.chat_id)
                 if wait > 0.05:
                     # This chat had its share: keep the row and let others go first.
                     await self.outbox.retry_later(item.id, self._clock() + wait, None)
                     continue
+                self._in_flight.add(item.chat_id)
                 await self._queue.put(item)
             if items and free > 0:
                 continue
@@ -159,6 +159,7 @@ class Sender:
                 log.exception("sender: unexpected failure on outbox row %s", item.id)
                 await self.outbox.park(item.id, "internal error")
             finally:
+                self._in_flight.discard(item.chat_id)
                 self._queue.task_done()
 
     async def deliver(self, item: OutboxItem) -> None:
