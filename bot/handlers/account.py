@@ -402,7 +402,8 @@ async def forget_button(
         return
     if not callback_data.confirm:
         await query.answer()
-        await message.edit_text(_("Nothing was deleted."))
+        with contextlib.suppress(TelegramBadRequest):  # pressed twice, or the message is old
+            await message.edit_text(_("Nothing was deleted."))
         return
     await state.clear()
     if private:
@@ -410,8 +411,12 @@ async def forget_button(
     await services.chats.forget(chat.id)
     log.info("chat %s: forgotten on request", chat.id)
     await query.answer()
-    await message.edit_text(
+    done = (
         _("Done: I have deleted everything I kept about this chat and your AniLibria session.")
         if private
         else _("Done: I have deleted everything I kept about this chat.")
     )
+    try:
+        await message.edit_text(done)
+    except TelegramBadRequest:  # too old to edit: say it in a new message instead
+        await message.answer(done)

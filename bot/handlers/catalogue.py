@@ -367,12 +367,20 @@ async def torrent_button(
     await query.answer()
     name = html.escape(found.title.name_ru[:300])
     caption = f"<b>{name}</b>\n{html.escape(torrent_label(found.torrent)[:300])}"
-    await bot.send_document(
-        target.chat.id,
-        BufferedInputFile(found.data, filename=found.filename),
-        caption=caption,
-        message_thread_id=target.thread_id,
-    )
+    try:
+        await bot.send_document(
+            target.chat.id,
+            BufferedInputFile(found.data, filename=found.filename),
+            caption=caption,
+            message_thread_id=target.thread_id,
+        )
+    except TelegramBadRequest as exc:  # e.g. a file Telegram will not take
+        log.warning("torrent %s: Telegram refused the file: %s", callback_data.torrent_id, exc)
+        await bot.send_message(
+            target.chat.id,
+            _("Telegram did not accept this torrent file. Try the link on the site."),
+            message_thread_id=target.thread_id,
+        )
 
 
 async def redraw_subscription_button(message: Message, title_id: int, *, subscribed: bool) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     CallbackQuery,
@@ -261,7 +263,8 @@ async def subscription_button(
         await query.answer(_("Unsubscribed.") if removed else _("Already unsubscribed."))
     if callback_data.ctx == "l":
         text, keyboard = _subscriptions_view(await _followed(services, chat_id))
-        await message.edit_text(text, reply_markup=keyboard)
+        with contextlib.suppress(TelegramBadRequest):  # a double press: "not modified"
+            await message.edit_text(text, reply_markup=keyboard)
     elif callback_data.ctx == "n" and not callback_data.on:
         # A notice: flip its last button so it can be undone.
         await _flip_notice_button(message, callback_data.title_id, subscribed=False)
@@ -285,4 +288,5 @@ async def _flip_notice_button(message: Message, title_id: int, *, subscribed: bo
                     text=_("🔕 Unsubscribe") if subscribed else _("🔔 Subscribe again"),
                     callback_data=SubCb(title_id=title_id, on=not subscribed, ctx="n").pack(),
                 )
-    await message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    with contextlib.suppress(TelegramBadRequest):  # a double press: "not modified"
+        await message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
