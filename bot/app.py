@@ -60,13 +60,13 @@ def load_settings() -> Settings | None:
     try:
         return Settings()  # BOT_TOKEN comes from the environment
     except ValidationError as exc:
-        missing = [".".join(map(str, e["loc"])) for e in exc.errors() if e["type"] == "missing"]
-        if "bot_token" in missing:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])).upper()
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        if where == "BOT_TOKEN" and (first["type"] == "missing" or "empty" in reason):
             print("error: BOT_TOKEN is not set (see .env.example)", file=sys.stderr)
         else:
-            first = exc.errors()[0]
-            where = ".".join(map(str, first["loc"])).upper()
-            print(f"error: invalid setting {where}: {first['msg']}", file=sys.stderr)
+            print(f"error: invalid setting {where}: {reason}", file=sys.stderr)
         return None
 
 

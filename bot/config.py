@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     health_interval: float = Field(default=15.0, gt=0)  # heartbeat file rewritten this often
     health_max_age: float = Field(default=180.0, gt=0)  # `python -m bot.health` limit
 
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        # Telegram tokens are "<bot id>:<secret>"; an empty BOT_TOKEN= from .env.example
+        # should say so now, not as a traceback after the database was created.
+        token = value.get_secret_value().strip()
+        if not token:
+            raise ValueError("BOT_TOKEN is empty")
+        bot_id, _, secret = token.partition(":")
+        if not bot_id.isdigit() or not secret or any(c.isspace() for c in secret):
+            raise ValueError("not a Telegram bot token (expected <digits>:<secret>)")
+        return SecretStr(token)
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_admin_ids(cls, value: object) -> object:
