@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -135,9 +136,13 @@ async def test_subscribe_then_episode_arrives_once(
     assert await bot.stop(signal.SIGINT) == 0
 
 
-def test_missing_token_exits_with_one_line(tmp_path: object) -> None:
+@pytest.mark.parametrize("token", [None, "", "not-a-token"])
+def test_missing_token_exits_with_one_line(tmp_path: Path, token: str | None) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env["PYTHONPATH"] = str(REPO)
+    env["DATABASE_PATH"] = str(tmp_path / "data" / "bot.sqlite3")
+    if token is not None:
+        env["BOT_TOKEN"] = token  # as in a .env copied from .env.example and not filled in
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=str(tmp_path),
@@ -149,3 +154,4 @@ def test_missing_token_exits_with_one_line(tmp_path: object) -> None:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "BOT_TOKEN" in lines[0]
+    assert not (tmp_path / "data").exists()  # nothing was created
