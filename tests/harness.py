@@ -19,7 +19,7 @@ from typing import Any
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.telegram import FakeTelegram
 
-__all__ = ["BOT_TOKEN", "REPO", "BotProcess", "poll", "query_db"]
+__all__ = ["BOT_TOKEN", "REPO", "BotProcess", "callback_answer", "poll", "query_db"]
 
 REPO = Path(__file__).resolve().parents[1]
 BOT_TOKEN = "123456789:TEST-token-for-the-fake-telegram-server"
@@ -51,6 +51,21 @@ async def poll(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         await asyncio.sleep(0.02)
+
+
+async def callback_answer(telegram: FakeTelegram, update: dict[str, Any]) -> dict[str, Any]:
+    """The bot's answerCallbackQuery parameters for an injected callback update (exactly one)."""
+    query_id = update["callback_query"]["id"]
+
+    def answers() -> list[dict[str, Any]]:
+        return [
+            call.params
+            for call in telegram.calls_of("answerCallbackQuery")
+            if call.params.get("callback_query_id") == query_id
+        ]
+
+    [answer] = await poll(answers, message=f"the answer to {update['callback_query']['data']}")
+    return answer
 
 
 def query_db(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.telegram import FakeTelegram, SentMessage
-from tests.harness import BotProcess, poll
+from tests.harness import BotProcess, callback_answer, poll
 
 FLOODER = 5001
 BYSTANDER = 5002
@@ -33,17 +33,7 @@ async def press(
 ) -> dict[str, Any]:
     """Press a button as `user_id`; the parameters of the bot's answer to this query."""
     update = telegram.callback(chat_id, data, user_id=user_id, message_id=message_id)
-    query_id = update["callback_query"]["id"]
-
-    def answered() -> list[dict[str, Any]]:
-        return [
-            call.params
-            for call in telegram.calls_of("answerCallbackQuery")
-            if call.params.get("callback_query_id") == query_id
-        ]
-
-    [answer] = await poll(answered, message=f"the answer to {data}")
-    return answer
+    return await callback_answer(telegram, update)
 
 
 def unchanged(bot: BotProcess, chat_id: int) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.telegram import FakeTelegram, SentMessage
-from tests.harness import BotProcess, poll
+from tests.harness import BotProcess, callback_answer, poll
 
 LONG_ID = 5001
 LONG_DESCRIPTION = " ".join(f"Предложение номер {n} & <тег>." for n in range(150))
@@ -42,20 +42,6 @@ def add_series(anilibria: FakeAniLibria, base_id: int, count: int, ru: str, en: 
                 updated=now - n,  # newest first: the fake orders results by `updated`
             )
         )
-
-
-async def answered(telegram: FakeTelegram, update: dict[str, Any]) -> dict[str, Any]:
-    """The answerCallbackQuery call for an injected callback update."""
-    query_id = update["callback_query"]["id"]
-
-    def find() -> dict[str, Any] | None:
-        for call in telegram.calls_of("answerCallbackQuery"):
-            if call.params.get("callback_query_id") == query_id:
-                return call.params
-        return None
-
-    result: dict[str, Any] = await poll(find, message="the callback answer")
-    return result
 
 
 async def test_search_pages_subscribe_and_cache(
@@ -278,7 +264,7 @@ async def test_api_down_and_forged_buttons(
         (forged_two, "pg:s:x:y"),
     ]
     for chat, data in presses:
-        params = await answered(telegram, telegram.callback(chat, data, message_id=1))
+        params = await callback_answer(telegram, telegram.callback(chat, data, message_id=1))
         assert params.get("text") and "Too many" not in params["text"], data
     assert telegram.sent(forged) == [] and telegram.sent(forged_two) == []  # nothing changed
     assert bot.db("SELECT COUNT(*) FROM subscriptions")[0][0] == 0

@@ -10,7 +10,7 @@ from typing import Any
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.anilibria_ws import playlist_update_frame
 from tests.fakes.telegram import FakeTelegram, SentMessage
-from tests.harness import BotProcess, poll
+from tests.harness import BotProcess, callback_answer, poll
 
 FORUM = -1001234500001
 GROUP = -1001234500002
@@ -35,17 +35,7 @@ async def answer_to(
     update = telegram.callback(
         message.chat_id, data, user_id=user_id, message_id=message.message_id
     )
-    query_id = update["callback_query"]["id"]
-
-    def answered() -> list[dict[str, Any]]:
-        return [
-            call.params
-            for call in telegram.calls_of("answerCallbackQuery")
-            if call.params.get("callback_query_id") == query_id
-        ]
-
-    [answer] = await poll(answered, message=f"the answer to {data}")
-    return answer
+    return await callback_answer(telegram, update)
 
 
 def subscription_thread(bot: BotProcess, chat_id: int) -> list[tuple[object, ...]]:
