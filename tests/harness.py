@@ -64,7 +64,10 @@ async def callback_answer(telegram: FakeTelegram, update: dict[str, Any]) -> dic
             if call.params.get("callback_query_id") == query_id
         ]
 
-    [answer] = await poll(answers, message=f"the answer to {update['callback_query']['data']}")
+    found: list[dict[str, Any]] = await poll(
+        answers, message=f"the answer to {update['callback_query']['data']}"
+    )
+    [answer] = found
     return answer
 
 
