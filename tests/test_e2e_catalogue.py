@@ -44,6 +44,11 @@ def add_series(anilibria: FakeAniLibria, base_id: int, count: int, ru: str, en: 
         )
 
 
+def poster_path(anilibria: FakeAniLibria, title_id: int) -> str:
+    posters = anilibria.rest.titles[title_id]["posters"]
+    return str(posters["small"]["url"])
+
+
 async def test_search_pages_subscribe_and_cache(
     bot: BotProcess, telegram: FakeTelegram, anilibria: FakeAniLibria
 ) -> None:
@@ -57,6 +62,9 @@ async def test_search_pages_subscribe_and_cache(
     assert "Мехавоин &lt;&amp;&gt; 0" in (page.text or "")
     assert "3 из 12 серий" in (page.plain_text or "")
     assert anilibria.rest.count("searchTitles") == 1
+    # The page shows the first result's poster as its preview.
+    preview = page.params["link_preview_options"]
+    assert preview["url"] == f"{anilibria.site_url}{poster_path(anilibria, 7000)}"
     [forward] = data_of(page, "pg:s:5:")
 
     telegram.callback(ru, forward)

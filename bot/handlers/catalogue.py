@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, Chat, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 
 from bot.anilibria.errors import AniLibriaError, NotFoundError, ServerError
@@ -31,6 +38,7 @@ from bot.favorite_state import favorite_button_state
 from bot.handlers.cards import (
     SEARCH_PAGE,
     flip_subscription_buttons,
+    poster_url,
     render_card,
     render_search_page,
     split_description,
@@ -113,16 +121,25 @@ async def cached_search(
     return await search_memory(services).cache.get_or_fetch(key, fetch)
 
 
+@dataclass(frozen=True, slots=True)
+class SearchView:
+    text: str
+    keyboard: InlineKeyboardMarkup
+    # The page's poster: the first result's, shown as the message's link preview, so that
+    # paging (an edit of the text) changes the picture with it.
+    poster: LinkPreviewOptions
+
+
 async def _search_view(
     services: Services, chat: Chat, user_id: int | None, query: str, offset: int
-) -> tuple[str, InlineKeyboardMarkup] | None:
-    """The text and keyboard of one result page, or None when the page is empty."""
+) -> SearchView | None:
+    """One result page, or None when the page is empty."""
     found = await cached_search(services, query, offset, SEARCH_PAGE + 1, SEARCH_FIELDS)
     if not found:
         return None
     page = found[:SEARCH_PAGE]
     favorites = {t.id: await favorite_button_state(services, chat, user_id, t.id) for t in page}
-    return render_search_page(
+    text, keyboard = render_search_page(
         page,
         query=query,
         offset=offset,
@@ -131,6 +148,13 @@ async def _search_view(
         subscribed=await services.subscriptions.title_ids(chat.id),
         favorites=favorites,
     )
+    poster = poster_url(services.site_url, page[0], "small")
+    preview = (
+        LinkPreviewOptions(url=poster, prefer_small_media=True, show_above_text=True)
+        if poster
+        else LinkPreviewOptions(is_disabled=True)
+    )
+    return SearchView(text, keyboard, preview)
 
 
 def nothing_found(query: str) -> str:
@@ -152,8 +176,7 @@ async def answer_search(message: Message, services: Services, text: str) -> None
     if view is None:
         await message.answer(nothing_found(query))
         return
-    text_html, keyboard = view
-    await message.answer(text_html, reply_markup=keyboard)
+    await message.answer(view.text, reply_markup=view.keyboard, link_preview_options=view.poster)
 
 
 @router.message(Command("search"))
@@ -186,9 +209,10 @@ async def search_page_button(
         await query.answer(_("There are no more results."))
         return
     await query.answer()
-    page_text, keyboard = view
     with contextlib.suppress(TelegramBadRequest):  # "message is not modified": a double press
-        await message.edit_text(page_text, reply_markup=keyboard)
+        await message.edit_text(
+            view.text, reply_markup=view.keyboard, link_preview_options=view.poster
+        )
 
 
 @dataclass(frozen=True, slots=True)
