@@ -3,6 +3,9 @@
 One connection serves the whole process: aiosqlite runs every statement on one worker thread,
 so statements never race, but two tasks could interleave inside one transaction. Writers go
 through :meth:`Database.transaction`, which holds an asyncio lock for the whole transaction.
+Plain reads do not wait for that lock, so a read may see a writer's rows before its COMMIT;
+every decision that must not be undone by a rollback (what is news, what is queued) is read
+inside the deciding transaction itself.
 """
 
 from __future__ import annotations
