@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import CardCb, SubCb
 
@@ -52,11 +52,12 @@ def title_url(site_url: str, code: str | None, title_id: int | None = None) -> s
 
 
 def title_names(name_ru: str | None, name_en: str | None, code: str | None = None) -> str:
-    """Bold Russian name, the English one beneath it; both escaped."""
-    main = name_ru or name_en or code or "?"
+    """The name in the reader's language in bold, the other beneath it; both escaped."""
+    first, second = (name_en, name_ru) if get_i18n().current_locale == "en" else (name_ru, name_en)
+    main = first or second or code or "?"
     lines = [f"<b>{html.escape(clip(main, 300))}</b>"]
-    if name_en and name_en != main:
-        lines.append(f"<i>{html.escape(clip(name_en, 300))}</i>")
+    if second and second != main:
+        lines.append(f"<i>{html.escape(clip(second, 300))}</i>")
     return "\n".join(lines)
 
 
