@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import storage
+from bench.figures import peak_rss_mb, ratio
 from bot.anilibria.models import ScheduleDay
 from bot.i18n import LOCALES_DIR, PoI18n
 from bot.notify.digest import DigestScheduler
@@ -40,11 +40,6 @@ NEW_TITLES = 12
 SCHEDULED = 150
 DUE = 1_717_221_600  # 2024-06-01 06:00 UTC, a Saturday: 09:00 in Moscow
 ZONES = [(None, "09:00", 8), ("Europe/Kaliningrad", "08:00", 1), ("Asia/Yekaterinburg", "11:00", 1)]
-
-
-def peak_rss_mb() -> float:
-    """ru_maxrss is in KiB on Linux."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def chat_rows(chats: int) -> Iterator[tuple[object, ...]]:
@@ -177,10 +172,6 @@ async def measure(path: Path) -> tuple[float, float, int, int, int]:
         return elapsed, repo.write_s, queued, int(done), int(notices)
     finally:
         await db.close()
-
-
-def ratio(value: float, limit: float) -> str:
-    return f"{value / limit:.3f}"
 
 
 async def main(argv: list[str] | None = None) -> int:

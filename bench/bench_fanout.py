@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import importlib
 import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import storage
+from bench.figures import peak_rss_mb, ratio
 from bot.anilibria.events import PlaylistUpdate, parse_event
 from bot.notify.matcher import Matcher
 from tests.fakes.anilibria_ws import make_player, playlist_update_frame
@@ -36,11 +36,6 @@ HOT_TITLE = 9000
 OTHER_BASE = 10_000  # other titles are OTHER_BASE .. OTHER_BASE + other_titles - 1
 STRIDE = 997  # prime: chat c's j-th other title is distinct for every j < other_titles
 BASE_EPISODE = 12
-
-
-def peak_rss_mb() -> float:
-    """ru_maxrss is in KiB on Linux."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def subscription_rows(
@@ -130,10 +125,6 @@ async def sender_side(path: Path, rounds: int = 50) -> tuple[float, float]:
         return (claimed - started) / rounds, (done - claimed) / rounds
     finally:
         await db.close()
-
-
-def ratio(value: float, limit: float) -> str:
-    return f"{value / limit:.3f}"
 
 
 async def main(argv: list[str] | None = None) -> int:
