@@ -1,18 +1,20 @@
-"""Exceptions raised by :class:`bot.anilibria.client.AniLibriaClient`.
+"""Exceptions raised by both upstreams (v1 and v2): callers catch these, never httpx's.
 
 ::
 
     AniLibriaError
-    ├── ApiError                (the body had {"error": {"code", "message"}} or an HTTP error
-    │   │                        status; .code, .message, .status_code, .url)
+    ├── ApiError                (an error body or an HTTP error status;
+    │   │                        .code, .message, .status_code, .url)
     │   ├── NotFoundError           404
-    │   ├── UnknownParametersError  412
+    │   ├── UnknownParametersError  412 (v2), 422 (v1: a Laravel validation error)
     │   ├── UnauthorizedError       401/403, or the session was refused (expired session)
+    │   ├── RateLimitedError        429; .retry_after (seconds) when the server said
     │   └── ServerError             5xx (incl. HTTP 500 carrying the real code in the body,
-    │                               a 502 with an HTML body, 504)
-    ├── TransportError          timeouts and connection errors, after retries
+    │                               a 502 with an HTML body, 504, a Cloudflare page)
+    ├── TransportError          timeouts, connection errors and bad URLs, after retries
     ├── ResponseShapeError      a 200 whose body is not JSON or not of the expected shape
-    └── LoginError              login.php said err != "ok"; .key, .message
+    ├── ExpiredCodeError        a one-time login code that is no longer valid (v1)
+    └── LoginError              the login was refused; .key, .message
         ├── WrongPasswordError      key "wrongPasswd"
         ├── InvalidUserError        key "invalidUser"
         ├── EmptyCredentialsError   key "empty"
@@ -28,6 +30,8 @@ real gateway timeout; callers that look a title up by a user-typed code should t
 
 No message or ``repr`` ever contains a session or a password: URLs are passed through
 :func:`redact` (``session=...`` -> ``session=***``) before they become part of a message.
+
+The v2 notes below are about that API's habits.
 """
 
 from __future__ import annotations
@@ -39,9 +43,11 @@ __all__ = [
     "AniLibriaError",
     "ApiError",
     "EmptyCredentialsError",
+    "ExpiredCodeError",
     "InvalidUserError",
     "LoginError",
     "NotFoundError",
+    "RateLimitedError",
     "ResponseShapeError",
     "ServerError",
     "TransportError",
@@ -107,6 +113,22 @@ class UnauthorizedError(ApiError):
     """401/403, or the API refused the session (expired or never valid)."""
 
 
+class RateLimitedError(ApiError):
+    """429: too many requests. ``retry_after`` is the server's ``Retry-After`` in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status_code: int | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, status_code=status_code, url=url)
+        self.retry_after = retry_after
+
+
 class ServerError(ApiError):
     """5xx: HTTP 500 with the real code in the body, a 502 HTML page, a 504 body...
 
@@ -120,6 +142,10 @@ class TransportError(AniLibriaError):
 
 class ResponseShapeError(AniLibriaError):
     """A successful answer whose body is not JSON or not of the expected shape."""
+
+
+class ExpiredCodeError(AniLibriaError):
+    """The one-time login code expired or is unknown: ask for a new one."""
 
 
 class LoginError(AniLibriaError):
@@ -185,6 +211,8 @@ def api_error(
         cls = UnknownParametersError
     elif effective in (401, 403):
         cls = UnauthorizedError
+    elif effective == 429:
+        cls = RateLimitedError
     elif effective is not None and effective >= 500:
         cls = ServerError
     elif (status_code or 0) >= 500 and not (effective is not None and 400 <= effective < 500):
