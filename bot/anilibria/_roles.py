@@ -85,6 +85,11 @@ class Account(Protocol):
         """The user's personal feed links (/rss)."""
         ...
 
+    async def title_feed_url(self, token: str | None, title_id: int) -> str | None:
+        """A torrent RSS feed of one title (personalised when `token` is given); None when
+        the API has none (v2)."""
+        ...
+
 
 class MarkStore(Protocol):
     """Where the feed keeps its high-water marks (the bot's key-value state table)."""
