@@ -26,9 +26,9 @@ from pathlib import Path
 
 import storage
 from bench.figures import peak_rss_mb, ratio
-from bot.anilibria.models import ScheduleDay
-from bot.i18n import LOCALES_DIR, PoI18n
+from bot.anilibria.v2.models import ScheduleDay
 from bot.notify.digest import DigestScheduler
+from bot.ui.i18n import LOCALES_DIR, PoI18n
 from storage import ChatRepo, DigestRepo, DigestTurn, StateRepo
 
 COMPOSE_LIMIT_S = 30.0

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import storage
 from bench.figures import peak_rss_mb, ratio
-from bot.anilibria.events import PlaylistUpdate, parse_event
+from bot.anilibria.v2.events import PlaylistUpdate, parse_event
 from bot.notify.matcher import Matcher
 from tests.fakes.anilibria_ws import make_player, playlist_update_frame
 

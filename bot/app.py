@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -24,25 +25,24 @@ from aiogram.types import LinkPreviewOptions
 from pydantic import ValidationError
 
 import storage
-from bot.accounts import Accounts
-from bot.anilibria.client import AniLibriaClient
-from bot.anilibria.stream import EventStream
-from bot.commands import set_commands
+from bot.account.codes import CodeLogins
+from bot.account.favorites_sync import FavoritesRefresher
+from bot.account.links import Accounts
+from bot.anilibria import Interest, MarkStore, Upstream, UpstreamConfig
 from bot.config import Settings
 from bot.crypto import SessionVault, VaultError
 from bot.handlers import build_router
+from bot.handlers.commands import set_commands
 from bot.handlers.middlewares import ChatMiddleware, LocaleMiddleware, ThrottlingMiddleware
+from bot.handlers.services import Services
 from bot.health import TelegramPulse, health_path, write_heartbeat_forever
-from bot.i18n import LOCALES_DIR, PoI18n
 from bot.logs import setup_logging
-from bot.notify.catchup import CatchUp
-from bot.notify.digest import build_digest
-from bot.notify.favorites_sync import FavoritesRefresher
+from bot.notify.digest import DigestScheduler
+from bot.notify.interest import FollowedTitles
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
-from bot.notify.listener import EventListener
 from bot.notify.matcher import Matcher
 from bot.notify.sender import Sender
-from bot.services import Services
+from bot.ui.i18n import LOCALES_DIR, PoI18n
 
 __all__ = ["main", "run"]
 
@@ -50,7 +50,7 @@ log = logging.getLogger("bot")
 
 STOP_GRACE = 8.0  # seconds for tasks to wind down; the whole stop stays under 10
 # Tasks that end by themselves once told to stop; every other task is cancelled at once.
-WINDS_DOWN = frozenset({"sender", "listener", "polling", "digest"})
+WINDS_DOWN = frozenset({"sender", "feed", "polling", "digest"})
 PRUNE_EVERY = 3600.0
 KEEP_SENT = 7 * 86400.0
 KEEP_PARKED = 30 * 86400.0
@@ -80,10 +80,10 @@ async def _publish_commands(bot: Bot, i18n: PoI18n, settings: Settings) -> None:
         log.exception("could not publish the command menu")
 
 
-async def _prune_forever(services: Services) -> None:
+async def _prune_forever(outbox: storage.Outbox) -> None:
     while True:
         now = time.time()
-        removed = await services.outbox.prune(now - KEEP_SENT, now - KEEP_PARKED)
+        removed = await outbox.prune(now - KEEP_SENT, now - KEEP_PARKED)
         if removed:
             log.info("pruned %d delivered outbox rows", removed)
         await asyncio.sleep(PRUNE_EVERY)
@@ -100,12 +100,29 @@ async def _guard(name: str, factory: Callable[[], Awaitable[None]], stop: asynci
         stop.set()
 
 
+def open_upstream(settings: Settings, marks: MarkStore, interest: Interest) -> Upstream:
+    """The API ANILIBRIA_API names; only that one's package is imported."""
+    config = UpstreamConfig(
+        api_url=settings.anilibria_api_url,
+        site_url=settings.anilibria_site_url,
+        ws_url=settings.anilibria_ws_url,
+        poll_interval=settings.poll_interval,
+        ws_idle_timeout=settings.ws_idle_timeout,
+        ws_backoff_initial=settings.ws_backoff_initial,
+        ws_backoff_max=settings.ws_backoff_max,
+    )
+    package = importlib.import_module(f"bot.anilibria.{settings.anilibria_api}")
+    opener: Callable[[UpstreamConfig, MarkStore, Interest], Upstream] = package.open_upstream
+    return opener(config, marks, interest)
+
+
 async def run(settings: Settings) -> int:
     setup_logging(settings.log_level, secrets=[settings.bot_token.get_secret_value()])
-    if settings.uses_default_anilibria:
+    if settings.uses_dead_v2:
         log.warning(
-            "ANILIBRIA_API_URL/ANILIBRIA_WS_URL point at the public v2 API, which was switched "
-            "off upstream in July 2025: point them at a v2-compatible server"
+            "ANILIBRIA_API=v2 points at the public v2 API, which was switched off upstream in "
+            "July 2025: point ANILIBRIA_API_URL and ANILIBRIA_WS_URL at a v2-compatible server, "
+            "or use ANILIBRIA_API=v1 (the default)"
         )
     try:  # the key that seals AniLibria sessions: SECRET_KEY, else a 0600 file beside the db
         vault = SessionVault.from_settings(
@@ -116,7 +133,15 @@ async def run(settings: Settings) -> int:
         log.error("cannot load the session encryption key: %s", exc)
         return 2
     db = await storage.connect(settings.database_path)
-    client = AniLibriaClient(settings.anilibria_api_url, settings.anilibria_site_url)
+    subscriptions = storage.SubscriptionRepo(db)
+    state = storage.StateRepo(db)
+    upstream = open_upstream(settings, state, FollowedTitles(subscriptions))
+    log.info(
+        "AniLibria API %s at %s (%s)",
+        upstream.name,
+        settings.anilibria_api_url,
+        "WebSocket" if upstream.name == "v2" else f"polled every {settings.poll_interval:g} s",
+    )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     limiter = SendLimiter(settings.send_rate)
     session.middleware(RateLimitMiddleware(limiter))
@@ -130,45 +155,53 @@ async def run(settings: Settings) -> int:
         ),
     )
     i18n = PoI18n(path=LOCALES_DIR, default_locale=settings.default_language)
-    matcher = Matcher(db)
-    services = Services(
-        settings=settings,
-        db=db,
-        client=client,
-        i18n=i18n,
-        chats=storage.ChatRepo(db),
-        subscriptions=storage.SubscriptionRepo(db),
-        titles=storage.TitleRepo(db),
-        outbox=storage.Outbox(db),
-        state=storage.StateRepo(db),
-        accounts=storage.AccountRepo(db),
-        matcher=matcher,
-    )
+    chats = storage.ChatRepo(db)
+    outbox = storage.Outbox(db)
+    sessions = storage.SessionRepo(db)
+    links = upstream.catalogue.title_url
     sender = Sender(
         bot,
-        services.outbox,
-        services.chats,
+        outbox,
+        chats,
         limiter,
         i18n,
-        site_url=settings.anilibria_site_url,
+        links=links,
         default_language=settings.default_language,
         default_timezone=settings.default_timezone,
     )
-    matcher.on_queued = sender.wake
-    services.sender = sender
-    digest = build_digest(services)  # also services.extras["digest"]
-    accounts = Accounts(services.accounts, vault, client, matcher, wake_sender=sender.wake)
-    services.extras["vault"] = vault
-    services.extras["accounts"] = accounts
-    stream = EventStream(
-        settings.anilibria_ws_url,
-        idle_timeout=settings.ws_idle_timeout,
-        backoff_initial=settings.ws_backoff_initial,
-        backoff_max=settings.ws_backoff_max,
+    matcher = Matcher(db, on_queued=sender.wake)
+    digest = DigestScheduler(
+        storage.DigestRepo(db),
+        chats,
+        state,
+        i18n,
+        upstream.catalogue.schedule,
+        links=links,
+        default_language=settings.default_language,
+        default_timezone=settings.default_timezone,
+        on_queued=sender.wake,
     )
-    services.stream = stream
-    services.extras["telegram_pulse"] = pulse
-    listener = EventListener(stream, matcher, CatchUp(client, matcher, services.state))
+    accounts = Accounts(sessions, vault, upstream.account, matcher, wake_sender=sender.wake)
+    codes = CodeLogins(
+        upstream.account, accounts, sessions, poll_every=settings.login_code_poll_seconds
+    )
+    services = Services(
+        settings=settings,
+        catalogue=upstream.catalogue,
+        account_api=upstream.account,
+        feed=upstream.feed,
+        i18n=i18n,
+        chats=chats,
+        subscriptions=subscriptions,
+        titles=storage.TitleRepo(db),
+        outbox=outbox,
+        sessions=sessions,
+        matcher=matcher,
+        accounts=accounts,
+        codes=codes,
+        digest=digest,
+        telegram=pulse,
+    )
 
     dp = Dispatcher(storage=MemoryStorage(), services=services)
     dp.update.outer_middleware(ThrottlingMiddleware())
@@ -189,9 +222,9 @@ async def run(settings: Settings) -> int:
         tasks.append(asyncio.create_task(_guard(name, factory, stop), name=name))
 
     start("sender", sender.run)
-    start("listener", listener.run)
+    start("feed", lambda: upstream.feed.run(matcher.handle))
     start("polling", lambda: dp.start_polling(bot, handle_signals=False, close_bot_session=False))
-    start("prune", lambda: _prune_forever(services))
+    start("prune", lambda: _prune_forever(outbox))
     start("digest", digest.run)
     start("favorites", FavoritesRefresher(accounts, settings.favorites_refresh_seconds).run)
     start(
@@ -200,7 +233,7 @@ async def run(settings: Settings) -> int:
             health_path(settings),
             settings.health_interval,
             pulse,
-            stream,
+            upstream.feed,
             started_at=services.started_at,
         ),
     )
@@ -209,8 +242,9 @@ async def run(settings: Settings) -> int:
     await stop.wait()
 
     log.info("stopping")
-    # Stop taking events and updates; the sender lets sends on the wire finish.
-    await stream.close()
+    # Stop taking news and updates; the sender lets sends on the wire finish.
+    await upstream.feed.close()
+    await codes.close()
     with contextlib.suppress(RuntimeError):
         await dp.stop_polling()
     await sender.stop()
@@ -226,7 +260,7 @@ async def run(settings: Settings) -> int:
         task.cancel()
     if pending:
         await asyncio.wait(pending, timeout=1.0)
-    await client.aclose()
+    await upstream.aclose()
     await bot.session.close()
     await db.close()
     log.info("stopped")

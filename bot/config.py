@@ -6,13 +6,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_ANILIBRIA_API_URL", "DEFAULT_ANILIBRIA_WS_URL", "Settings"]
+__all__ = ["DEFAULT_URLS", "DEFAULT_V2_WS_URL", "Settings"]
 
-DEFAULT_ANILIBRIA_API_URL = "https://api.anilibria.tv/v2"
-DEFAULT_ANILIBRIA_WS_URL = "wss://api.anilibria.tv/v2/ws/"
+# ANILIBRIA_API picks the upstream; its URLs default per API (the same data, other hosts).
+DEFAULT_URLS: dict[str, tuple[str, str]] = {  # api -> (ANILIBRIA_API_URL, ANILIBRIA_SITE_URL)
+    "v1": ("https://aniliberty.top/api/v1", "https://aniliberty.top"),
+    "v2": ("https://api.anilibria.tv/v2", "https://www.anilibria.tv"),
+}
+DEFAULT_V2_WS_URL = "wss://api.anilibria.tv/v2/ws/"
 
 
 class Settings(BaseSettings):
@@ -22,9 +26,11 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
-    anilibria_api_url: str = DEFAULT_ANILIBRIA_API_URL
-    anilibria_ws_url: str = DEFAULT_ANILIBRIA_WS_URL
-    anilibria_site_url: str = "https://www.anilibria.tv"
+    anilibria_api: Literal["v1", "v2"] = "v2"  # TODO(v1 lands): v1
+    anilibria_api_url: str = ""  # empty: the default of ANILIBRIA_API
+    anilibria_site_url: str = ""
+    anilibria_ws_url: str = DEFAULT_V2_WS_URL  # v2 only
+    poll_interval: float = Field(default=30.0, gt=0)  # v1 only: seconds between polls
     database_path: Path = Path("data/bot.sqlite3")
     secret_key: SecretStr | None = None
     default_language: Literal["ru", "en"] = "ru"
@@ -38,6 +44,7 @@ class Settings(BaseSettings):
     ws_backoff_initial: float = Field(default=1.0, gt=0)
     ws_backoff_max: float = Field(default=60.0, gt=0)
     favorites_refresh_seconds: float = Field(default=900.0, gt=0)
+    login_code_poll_seconds: float = Field(default=3.0, gt=0)  # v1: "was the code entered?"
     health_file: Path | None = None
     health_interval: float = Field(default=15.0, gt=0)  # heartbeat file rewritten this often
     health_max_age: float = Field(default=180.0, gt=0)  # `python -m bot.health` limit
@@ -78,9 +85,17 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _default_urls(self) -> Settings:
+        api_url, site_url = DEFAULT_URLS[self.anilibria_api]
+        self.anilibria_api_url = self.anilibria_api_url or api_url
+        self.anilibria_site_url = self.anilibria_site_url or site_url
+        return self
+
     @property
-    def uses_default_anilibria(self) -> bool:
-        return (
-            self.anilibria_api_url == DEFAULT_ANILIBRIA_API_URL
-            or self.anilibria_ws_url == DEFAULT_ANILIBRIA_WS_URL
+    def uses_dead_v2(self) -> bool:
+        """v2 pointed at the public v2 servers, which were switched off in July 2025."""
+        return self.anilibria_api == "v2" and (
+            self.anilibria_api_url == DEFAULT_URLS["v2"][0]
+            or self.anilibria_ws_url == DEFAULT_V2_WS_URL
         )

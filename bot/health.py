@@ -1,12 +1,13 @@
-"""Liveness for Docker's HEALTHCHECK: has the bot heard from Telegram and the socket lately?
+"""Liveness for Docker's HEALTHCHECK: has the bot heard from Telegram and AniLibria lately?
 
 A process that is running is not necessarily working: a long-poll can hang on a dead proxy and
-the socket can stay down for hours while the process idles in its backoff. So the bot writes a
-small heartbeat file (``HEALTH_FILE``, by default ``health.json`` beside the database) every
+the news feed can stay down for hours while the process idles in its backoff. So the bot writes
+a small heartbeat file (``HEALTH_FILE``, by default ``health.json`` beside the database) every
 ``HEALTH_INTERVAL`` seconds with the time Telegram last answered a ``getUpdates`` and the time
-the AniLibria socket was last connected. ``python -m bot.health`` reads it and exits 1 when
-the file, Telegram or the socket is older than ``HEALTH_MAX_AGE`` seconds (default 180), 0
-otherwise; Docker marks the container unhealthy and an orchestrator can restart it.
+the feed last worked (v2: the socket was connected; v1: a poll succeeded).
+``python -m bot.health`` reads it and exits 1 when the file, Telegram or the feed is older than
+``HEALTH_MAX_AGE`` seconds (default 180), 0 otherwise; Docker marks the container unhealthy and
+an orchestrator can restart it.
 
 The check reads only the file, never the network: it is cheap, and it judges what the bot
 itself saw rather than whether Telegram happens to answer a second process.
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from aiogram.methods import TelegramMethod
     from aiogram.methods.base import Response, TelegramType
 
-    from bot.anilibria.stream import EventStream
+    from bot.anilibria import NewsFeed
 
 __all__ = [
     "Heartbeat",
@@ -110,8 +111,8 @@ class Heartbeat:
     started_at: float
     written_at: float
     telegram_at: float
-    socket_at: float
-    socket_state: str
+    feed_at: float
+    feed_state: str
 
 
 def _write_atomically(path: Path, beat: Heartbeat) -> None:
@@ -125,30 +126,28 @@ async def write_heartbeat_forever(
     path: Path,
     interval: float,
     pulse: TelegramPulse,
-    stream: EventStream,
+    feed: NewsFeed,
     *,
     started_at: float | None = None,
 ) -> None:
     """Rewrite the heartbeat every ``interval`` seconds until cancelled.
 
     Before the first answer from either side the start time stands in, so a bot that never
-    reaches Telegram or the socket turns unhealthy HEALTH_MAX_AGE after it started.
+    reaches Telegram or AniLibria turns unhealthy HEALTH_MAX_AGE after it started.
     """
     started = time.time() if started_at is None else started_at
-    socket_at = started
     while True:
         now = time.time()
-        # StreamState.CONNECTED by value: importing the stream would slow the check's start.
-        # A connection that went quiet is dropped by the stream's watchdog (WS_IDLE_TIMEOUT).
-        if stream.state.value == "connected":
-            socket_at = now
+        # A socket that went quiet is dropped by the stream's watchdog (WS_IDLE_TIMEOUT); a poll
+        # that hangs is bounded by the client's timeout: either stops the feed's clock.
+        feed_health = feed.health()
         beat = Heartbeat(
             pid=os.getpid(),
             started_at=started,
             written_at=now,
             telegram_at=pulse.heard_at(now) or started,
-            socket_at=socket_at,
-            socket_state=stream.state.value,
+            feed_at=feed_health.ok_at or started,
+            feed_state=f"{feed_health.mode}:{feed_health.state}",
         )
         try:
             await asyncio.to_thread(_write_atomically, path, beat)
@@ -165,8 +164,8 @@ def read_heartbeat(path: Path) -> Heartbeat:
         started_at=float(data["started_at"]),
         written_at=float(data["written_at"]),
         telegram_at=float(data["telegram_at"]),
-        socket_at=float(data["socket_at"]),
-        socket_state=str(data["socket_state"]),
+        feed_at=float(data["feed_at"]),
+        feed_state=str(data["feed_state"]),
     )
 
 
@@ -182,7 +181,7 @@ def check(path: Path, max_age: float, now: float | None = None) -> tuple[bool, s
     ages = {
         "heartbeat": now - beat.written_at,
         "telegram": now - beat.telegram_at,
-        "socket": now - beat.socket_at,
+        "feed": now - beat.feed_at,
     }
     stale = [f"{name} {age:.0f}s ago" for name, age in ages.items() if age > max_age]
     if stale:

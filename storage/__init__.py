@@ -3,17 +3,16 @@
 One repository per table family; every repository takes the open :class:`Database`.
 """
 
-from storage.accounts import AccountRepo, StoredSession
 from storage.chats import Chat, ChatCounts, ChatRepo
 from storage.db import Database, MigrationError, connect
 from storage.digest import DigestRepo, DigestTitle, DigestTurn, DueChat
 from storage.outbox import Outbox, OutboxItem, OutboxStats, Priority
+from storage.sessions import SessionRepo, StoredSession
 from storage.state import StateRepo
 from storage.subscriptions import FollowedTitle, SubscriptionRepo
-from storage.titles import TitleRecord, TitleRepo
+from storage.titles import KnownEpisode, TitleRecord, TitleRepo
 
 __all__ = [
-    "AccountRepo",
     "Chat",
     "ChatCounts",
     "ChatRepo",
@@ -23,11 +22,13 @@ __all__ = [
     "DigestTurn",
     "DueChat",
     "FollowedTitle",
+    "KnownEpisode",
     "MigrationError",
     "Outbox",
     "OutboxItem",
     "OutboxStats",
     "Priority",
+    "SessionRepo",
     "StateRepo",
     "StoredSession",
     "SubscriptionRepo",

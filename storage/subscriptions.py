@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import aiosqlite
+
 from storage.db import Database
 
 __all__ = ["FollowedTitle", "SubscriptionRepo"]
@@ -16,7 +18,7 @@ class FollowedTitle:
     code: str | None
     name_ru: str | None
     name_en: str | None
-    last_episode: int | None
+    last_episode: float | None
     episodes_total: int | None
     thread_id: int | None
 
@@ -28,17 +30,24 @@ class SubscriptionRepo:
     async def add(self, chat_id: int, title_id: int, thread_id: int | None = None) -> bool:
         """Follow a title; True when it is new. Given again from another topic, the latest wins."""
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT 1 FROM subscriptions WHERE chat_id = ? AND title_id = ?",
-                (chat_id, title_id),
-            ) as cur:
-                existed = await cur.fetchone() is not None
-            await conn.execute(
-                "INSERT INTO subscriptions (chat_id, title_id, thread_id, created_at)"
-                " VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (chat_id, title_id) DO UPDATE SET thread_id = excluded.thread_id",
-                (chat_id, title_id, thread_id, int(time.time())),
-            )
+            return await self.add_in(conn, chat_id, title_id, thread_id)
+
+    @staticmethod
+    async def add_in(
+        conn: aiosqlite.Connection, chat_id: int, title_id: int, thread_id: int | None = None
+    ) -> bool:
+        """:meth:`add` inside the caller's transaction (with the title's snapshot)."""
+        async with conn.execute(
+            "SELECT 1 FROM subscriptions WHERE chat_id = ? AND title_id = ?",
+            (chat_id, title_id),
+        ) as cur:
+            existed = await cur.fetchone() is not None
+        await conn.execute(
+            "INSERT INTO subscriptions (chat_id, title_id, thread_id, created_at)"
+            " VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (chat_id, title_id) DO UPDATE SET thread_id = excluded.thread_id",
+            (chat_id, title_id, thread_id, int(time.time())),
+        )
         return not existed
 
     async def remove(self, chat_id: int, title_id: int) -> bool:

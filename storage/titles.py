@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 import aiosqlite
 
 from storage.db import Database
 
-__all__ = ["TitleRecord", "TitleRepo"]
+__all__ = ["KnownEpisode", "TitleRecord", "TitleRepo"]
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEpisode:
+    """An episode the bot has seen, by the API's own id."""
+
+    ordinal: float
+    playable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +32,8 @@ class TitleRecord:
     announce: str | None = None
     week_day: int | None = None
     episodes_total: int | None = None
-    last_episode: int | None = None
-    high_water: int = 0
+    last_episode: float | None = None
+    high_water: float = 0
     torrents: str | None = None
     updated: int | None = None
     finished_at: int | None = None
@@ -109,7 +118,37 @@ class TitleRepo:
         return stored
 
     @staticmethod
-    async def raise_high_water(conn: aiosqlite.Connection, title_id: int, episode: int) -> None:
+    async def known_episodes_in(
+        conn: aiosqlite.Connection, title_id: int
+    ) -> dict[str, KnownEpisode]:
+        async with conn.execute(
+            "SELECT episode_id, ordinal, playable FROM episodes WHERE title_id = ?", (title_id,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return {row[0]: KnownEpisode(row[1], bool(row[2])) for row in rows}
+
+    @staticmethod
+    async def remember_episodes_in(
+        conn: aiosqlite.Connection, title_id: int, episodes: Iterable[tuple[str, float, bool]]
+    ) -> None:
+        """Store (id, ordinal, playable) of each episode; a known id takes the new values."""
+        now = int(time.time())
+        await conn.executemany(
+            "INSERT INTO episodes (title_id, episode_id, ordinal, playable, seen_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (title_id, episode_id) DO UPDATE SET"
+            " ordinal = excluded.ordinal, playable = excluded.playable",
+            [(title_id, key, ordinal, int(playable), now) for key, ordinal, playable in episodes],
+        )
+
+    @staticmethod
+    async def announced_in(conn: aiosqlite.Connection, title_id: int) -> set[float]:
+        async with conn.execute(
+            "SELECT episode FROM announced WHERE title_id = ?", (title_id,)
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    @staticmethod
+    async def raise_high_water(conn: aiosqlite.Connection, title_id: int, episode: float) -> None:
         await conn.execute(
             "UPDATE titles SET high_water = MAX(high_water, ?) WHERE id = ?", (episode, title_id)
         )

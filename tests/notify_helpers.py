@@ -14,7 +14,7 @@ from typing import Literal
 
 from aiogram.utils.i18n import gettext
 
-from bot.i18n import LANGUAGES, LOCALES_DIR, PoI18n
+from bot.ui.i18n import LANGUAGES, LOCALES_DIR, PoI18n
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.anilibria_ws import playlist_update_frame
 from tests.fakes.telegram import FakeTelegram

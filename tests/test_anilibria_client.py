@@ -14,7 +14,6 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.anilibria.client import AniLibriaClient
 from bot.anilibria.errors import (
     AlreadyAuthorizedError,
     AniLibriaError,
@@ -23,6 +22,7 @@ from bot.anilibria.errors import (
     InvalidUserError,
     LoginError,
     NotFoundError,
+    RateLimitedError,
     ResponseShapeError,
     ServerError,
     TransportError,
@@ -34,6 +34,7 @@ from bot.anilibria.errors import (
     login_error,
     redact,
 )
+from bot.anilibria.v2.client import AniLibriaClient
 from tests.fakes.anilibria_rest import FakeAniLibriaRest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "anilibria"
@@ -567,7 +568,7 @@ async def test_connection_refused_is_transport_error() -> None:
 async def test_api_version_logged_once(
     client: AniLibriaClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.anilibria.client")
+    caplog.set_level(logging.INFO, logger="bot.anilibria.v2.client")
     assert client.api_version is None
     await client.get_years()
     await client.get_caching_nodes()
@@ -660,7 +661,7 @@ async def test_fake_add_episode_shows_in_updates(
         (504, 500, ServerError),
         (None, 502, ServerError),
         (400, 400, ApiError),
-        (None, 429, ApiError),
+        (None, 429, RateLimitedError),
     ],
 )
 def test_api_error_classification(code: int | None, status: int, expected: type[ApiError]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.anilibria.models import (
+from bot.anilibria.v2.models import (
     Episode,
     FavoriteResult,
     FeedItem,

@@ -6,6 +6,7 @@ that "escaped" means "accepted", not just "contains &lt;".
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterator
 from typing import Any
@@ -14,25 +15,27 @@ import pytest
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
-from bot.anilibria.models import Title
-from bot.callbacks import CardCb, FavCb, SubCb
+from bot.anilibria import Title
+from bot.anilibria.v2._convert import title_from_v2, title_url
+from bot.anilibria.v2.models import Title as V2Title
 from bot.handlers.cards import (
     CARD_TORRENT_BUTTONS,
     episodes_text,
     flip_subscription_buttons,
     inline_description,
-    poster_url,
     render_card,
     render_search_page,
     split_description,
     torrent_filename,
-    utf16_len,
 )
-from bot.i18n import LOCALES_DIR, PoI18n
+from bot.ui.callbacks import CardCb, FavCb, SubCb
+from bot.ui.i18n import LOCALES_DIR, PoI18n
+from bot.ui.text import utf16_len
 from tests.fakes.anilibria_rest import FakeAniLibriaRest, load_fixture
 from tests.fakes.telegram_validate import format_text, validate_reply_markup
 
 SITE = "https://www.anilibria.tv"
+LINKS = functools.partial(title_url, SITE)
 NASTY = 'Тест <b>&amp; "кавычки" </i> & <script>'
 
 
@@ -59,7 +62,7 @@ def make(**overrides: Any) -> Title:
         genres=overrides.pop("genres", ("Комедия <&>", "Drama")),
     )
     raw.update(overrides)
-    return Title.model_validate(raw)
+    return title_from_v2(V2Title.model_validate(raw), SITE)
 
 
 def accepted(text: str, *, caption: bool = False) -> str:
@@ -73,7 +76,7 @@ def callback_data(markup: InlineKeyboardMarkup) -> list[str]:
 
 def test_card_escapes_every_api_string(lang: str) -> None:
     title = make(team={"voice": ["<Voicer & Co>"], "translator": []})
-    card = render_card(title, site_url=SITE, subscribed=False)
+    card = render_card(title, links=LINKS, subscribed=False)
     shown = accepted(card.text, caption=True)
     assert NASTY in shown and "Tom & Jerry <3" in shown
     assert "Комедия <&>" in shown and "<Voicer & Co>" in shown
@@ -85,7 +88,7 @@ def test_card_escapes_every_api_string(lang: str) -> None:
 def test_caption_fits_even_with_a_huge_description(lang: str) -> None:
     description = ("Очень длинное описание & <теги> 😀 " * 400).strip()
     title = make(description=description)
-    card = render_card(title, site_url=SITE, subscribed=True)
+    card = render_card(title, links=LINKS, subscribed=True)
     assert utf16_len(card.text) <= 1024
     shown = accepted(card.text, caption=True)
     assert utf16_len(shown) <= 1024
@@ -95,7 +98,7 @@ def test_caption_fits_even_with_a_huge_description(lang: str) -> None:
 
 
 def test_short_description_has_no_more_button(lang: str) -> None:
-    card = render_card(make(description="Коротко."), site_url=SITE, subscribed=False)
+    card = render_card(make(description="Коротко."), links=LINKS, subscribed=False)
     assert "Коротко." in card.text
     assert not card.description_cut
     assert CardCb(title_id=4242, more=True).pack() not in callback_data(card.keyboard)
@@ -104,7 +107,7 @@ def test_short_description_has_no_more_button(lang: str) -> None:
 def test_absurd_names_still_fit(lang: str) -> None:
     title = make(ru="<&>" * 2000, en="&" * 3000, description="x " * 3000)
     for limit in (1024, 4096):
-        card = render_card(title, site_url=SITE, subscribed=False, limit=limit)
+        card = render_card(title, links=LINKS, subscribed=False, limit=limit)
         assert utf16_len(card.text) <= limit
         accepted(card.text, caption=limit == 1024)
 
@@ -114,7 +117,7 @@ def test_callback_data_and_buttons_pass_telegram_checks(lang: str) -> None:
         FakeAniLibriaRest.make_torrent(2_000_000_000 + i, 1, 12, 1_700_000_000) for i in range(12)
     ]
     title = make(torrents={"series": None, "list": torrents}, id=2_147_483_000)
-    card = render_card(title, site_url=SITE, subscribed=True, favorite=True)
+    card = render_card(title, links=LINKS, subscribed=True, favorite=True)
     validate_reply_markup(card.keyboard.model_dump(exclude_none=True))
     data = callback_data(card.keyboard)
     assert all(len(d.encode()) <= 64 for d in data)
@@ -126,7 +129,7 @@ def test_callback_data_and_buttons_pass_telegram_checks(lang: str) -> None:
 
 
 def test_card_in_russian_and_english(lang: str) -> None:
-    card = render_card(make(), site_url=SITE, subscribed=False, favorite=False)
+    card = render_card(make(), links=LINKS, subscribed=False, favorite=False)
     shown = accepted(card.text, caption=True)
     labels = [b.text for row in card.keyboard.inline_keyboard for b in row]
     if lang == "ru":
@@ -201,7 +204,7 @@ def test_first_and_last_pages_have_one_arrow(lang: str) -> None:
 
 def test_flip_subscription_buttons(lang: str) -> None:
     title = make()
-    card = render_card(title, site_url=SITE, subscribed=False)
+    card = render_card(title, links=LINKS, subscribed=False)
     flipped = flip_subscription_buttons(card.keyboard, 4242, subscribed=True)
     assert flipped is not None
     assert SubCb(title_id=4242, on=False, ctx="c").pack() in callback_data(flipped)
@@ -238,12 +241,13 @@ def test_full_description_is_split_within_limits(lang: str) -> None:
 
 def test_real_titles_render(lang: str) -> None:
     for raw in load_fixture("feed_titles.json"):
-        title = Title.model_validate(raw)
-        card = render_card(title, site_url=SITE, subscribed=False)
+        title = title_from_v2(V2Title.model_validate(raw), SITE)
+        card = render_card(title, links=LINKS, subscribed=False)
         assert utf16_len(accepted(card.text, caption=True)) <= 1024
-        assert poster_url(SITE, title) == SITE + raw["posters"]["medium"]["url"]
+        assert title.poster == SITE + raw["posters"]["medium"]["url"]
+        assert card.photo_url == title.poster
         assert inline_description(title)
-        for torrent in title.torrents.list if title.torrents else []:
-            name = torrent_filename(title.code, torrent)
-            assert name.startswith(f"{title.code}_") and name.endswith(".torrent")
+        for torrent in title.torrents or ():
+            name = torrent_filename(title.alias, torrent)
+            assert name.startswith(f"{title.alias}_") and name.endswith(".torrent")
             assert "/" not in name and " " not in name

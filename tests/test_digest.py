@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,11 +18,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import storage
-from bot.anilibria.client import AniLibriaClient
-from bot.i18n import LOCALES_DIR, PoI18n
-from bot.notify.digest import SCHEDULE_FIELDS, DigestScheduler, reschedule_digest
+from bot.anilibria.v2 import V2Catalogue
+from bot.anilibria.v2._convert import title_url
+from bot.anilibria.v2.client import AniLibriaClient
+from bot.notify.digest import DigestScheduler
 from bot.notify.digest_compose import PART_LIMIT, episode_ranges, pack_lines
 from bot.notify.digest_schedule import LATE_LIMIT, next_due
+from bot.ui.i18n import LOCALES_DIR, PoI18n
 from storage import ChatRepo, DigestRepo, DigestTurn, TitleRecord, TitleRepo
 from tests.fakes.anilibria import FakeAniLibria
 from tests.harness import poll
@@ -52,9 +55,9 @@ async def db(tmp_path: Path) -> AsyncIterator[storage.Database]:
 
 
 @pytest.fixture
-async def client(anilibria: FakeAniLibria) -> AsyncIterator[AniLibriaClient]:
+async def client(anilibria: FakeAniLibria) -> AsyncIterator[V2Catalogue]:
     api = AniLibriaClient(anilibria.api_url, anilibria.site_url, retries=0, backoff=0)
-    yield api
+    yield V2Catalogue(api)
     await api.aclose()
 
 
@@ -69,20 +72,17 @@ SITE = "https://www.anilibria.test"
 def make_scheduler(
     db: storage.Database,
     i18n: PoI18n,
-    client: AniLibriaClient,
+    client: V2Catalogue,
     clock: Clock,
     **kwargs: Any,
 ) -> DigestScheduler:
-    async def fetch_schedule() -> Any:
-        return await client.get_schedule(filter=SCHEDULE_FIELDS)
-
     return DigestScheduler(
         DigestRepo(db),
         ChatRepo(db),
         storage.StateRepo(db),
         i18n,
-        fetch_schedule,
-        site_url=SITE,
+        client.schedule,
+        links=functools.partial(title_url, SITE),
         default_language="ru",
         default_timezone="Europe/Moscow",
         clock=clock,
@@ -186,7 +186,7 @@ def test_episode_ranges_and_packing() -> None:
 
 
 async def test_scheduler_follows_dst_day_by_day(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue
 ) -> None:
     clock = Clock(ts(2024, 3, 8, 16))  # 11:00 EST, Friday
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -205,7 +205,7 @@ async def test_scheduler_follows_dst_day_by_day(
 
 
 async def test_timezone_switch_moves_the_next_digest(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient, anilibria: FakeAniLibria
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue, anilibria: FakeAniLibria
 ) -> None:
     clock = Clock(ts(2024, 3, 1, 0))
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -214,10 +214,8 @@ async def test_timezone_switch_moves_the_next_digest(
     await ChatRepo(db).update(1, timezone="America/New_York")
     assert await scheduler.reschedule(1) == ts(2024, 3, 1, 14)  # 09:00 EST
 
-    # Through the function /settings calls, with the app's own wiring.
-    services = make_services(db, i18n, client, anilibria)
     await ChatRepo(db).update(1, timezone="Asia/Tokyo")
-    due = await reschedule_digest(services, 1)
+    due = await scheduler.reschedule(1)
     assert due is not None
     assert dt.datetime.fromtimestamp(due, ZoneInfo("Asia/Tokyo")).time() == dt.time(9, 0)
 
@@ -231,36 +229,8 @@ async def test_timezone_switch_moves_the_next_digest(
     assert await scheduler.reschedule(1) == ts(2024, 3, 2, 14)
 
 
-def make_services(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient, anilibria: FakeAniLibria
-) -> Any:
-    from bot.config import Settings
-    from bot.notify.matcher import Matcher
-    from bot.services import Services
-
-    settings = Settings(
-        bot_token="1:x",  # type: ignore[arg-type]
-        anilibria_api_url=anilibria.api_url,
-        anilibria_site_url=anilibria.site_url,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    return Services(
-        settings=settings,
-        db=db,
-        client=client,
-        i18n=i18n,
-        chats=ChatRepo(db),
-        subscriptions=storage.SubscriptionRepo(db),
-        titles=TitleRepo(db),
-        outbox=storage.Outbox(db),
-        state=storage.StateRepo(db),
-        accounts=storage.AccountRepo(db),
-        matcher=Matcher(db),
-    )
-
-
 async def test_no_double_after_restart(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient, tmp_path: Path
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue, tmp_path: Path
 ) -> None:
     clock = Clock(ts(2024, 5, 1, 0))
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -285,9 +255,7 @@ async def test_no_double_after_restart(
     assert await db.scalar("SELECT COUNT(DISTINCT notice_id) FROM outbox") == 1
 
 
-async def test_late_digest_rule(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient
-) -> None:
+async def test_late_digest_rule(db: storage.Database, i18n: PoI18n, client: V2Catalogue) -> None:
     clock = Clock(ts(2024, 3, 1, 0))
     scheduler = make_scheduler(db, i18n, client, clock)
     await add_chat(db, scheduler, 5, "09:00")  # due 06:00 UTC: 5 hours late at 11:00
@@ -303,7 +271,7 @@ async def test_late_digest_rule(
 
 
 async def test_empty_digest_setting(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue
 ) -> None:
     clock = Clock(ts(2024, 3, 1, 0))
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -321,7 +289,7 @@ async def test_empty_digest_setting(
 
 
 async def test_inactive_off_and_changed_chats(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue
 ) -> None:
     clock = Clock(ts(2024, 3, 1, 0))
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -350,7 +318,7 @@ async def test_inactive_off_and_changed_chats(
 
 
 async def test_pages_share_one_schedule_request(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient, anilibria: FakeAniLibria
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue, anilibria: FakeAniLibria
 ) -> None:
     clock = Clock(ts(2024, 3, 1, 0))
     scheduler = make_scheduler(db, i18n, client, clock, page_size=3)
@@ -380,7 +348,7 @@ async def announce(db: storage.Database, title_id: int, episodes: list[int], at:
 
 
 async def test_digest_content_in_both_languages(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient, anilibria: FakeAniLibria
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue, anilibria: FakeAniLibria
 ) -> None:
     start = ts(2024, 3, 4, 12)  # Monday 4 March 2024, after that day's 09:00 in Moscow
     clock = Clock(start)
@@ -430,7 +398,7 @@ async def test_digest_content_in_both_languages(
 
 
 async def test_schedule_failure_uses_stored_week_days(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient, anilibria: FakeAniLibria
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue, anilibria: FakeAniLibria
 ) -> None:
     clock = Clock(ts(2024, 3, 4, 12))
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -445,7 +413,7 @@ async def test_schedule_failure_uses_stored_week_days(
 
 
 async def test_long_digest_is_split(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue
 ) -> None:
     clock = Clock(ts(2024, 3, 4, 12))
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -468,7 +436,7 @@ async def test_long_digest_is_split(
 
 
 async def test_preview_always_says_something(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue
 ) -> None:
     clock = Clock(ts(2024, 3, 4, 12))
     scheduler = make_scheduler(db, i18n, client, clock)
@@ -479,7 +447,7 @@ async def test_preview_always_says_something(
 
 
 async def test_the_task_wakes_when_told_and_stops(
-    db: storage.Database, i18n: PoI18n, client: AniLibriaClient
+    db: storage.Database, i18n: PoI18n, client: V2Catalogue
 ) -> None:
     clock = Clock(ts(2024, 3, 4, 12))
     scheduler = make_scheduler(db, i18n, client, clock, check_seconds=30.0)

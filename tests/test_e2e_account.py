@@ -9,7 +9,7 @@ import asyncio
 import time
 from typing import Any
 
-from bot.callbacks import FavCb, FollowFavCb, ForgetCb, PageCb, RssCb, SubCb
+from bot.ui.callbacks import FavCb, FollowFavCb, ForgetCb, PageCb, RssCb, SubCb
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.anilibria_ws import playlist_update_frame
 from tests.fakes.telegram import FakeTelegram, SentMessage

@@ -2,7 +2,7 @@
 
 SIGTERM in the middle of a fan-out: the process exits 0 within 10 seconds, leaves no row
 claimed, and after a restart every chat has the notice exactly once. `python -m bot.health`
-(the Docker HEALTHCHECK) exits 0 while the bot hears Telegram and the socket, 1 when either
+(the Docker HEALTHCHECK) exits 0 while the bot hears Telegram and the feed, 1 when either
 has been lost for longer than HEALTH_MAX_AGE, when the heartbeat is stale, or missing.
 """
 
@@ -155,7 +155,7 @@ async def test_health_check(
     out = await wait_health(bot, 0)
     assert out.startswith("healthy")
     await poll(
-        lambda: json.loads(heartbeat.read_text())["socket_state"] == "connected",
+        lambda: json.loads(heartbeat.read_text())["feed_state"] == "socket:connected",
         message="the heartbeat to see the socket connected",
     )
 
@@ -163,7 +163,7 @@ async def test_health_check(
     anilibria.ws.refuse = True
     lost_at = time.monotonic()
     await anilibria.ws.drop_all()
-    out = await wait_health(bot, 1, "socket")
+    out = await wait_health(bot, 1, "feed")
     print(f"health turned 1 {time.monotonic() - lost_at:.1f} s after the socket was lost")
     assert "telegram" not in out
     anilibria.ws.refuse = False
@@ -173,7 +173,7 @@ async def test_health_check(
     telegram.fail_next("getUpdates", 502, "Bad Gateway", times=1000)
     telegram.message(STRANGER, "/help")  # ends the long poll in progress
     out = await wait_health(bot, 1, "telegram")
-    assert "socket" not in out
+    assert "feed" not in out
 
     # The bot gone: the heartbeat goes stale. A heartbeat file elsewhere that is missing: 1.
     assert await bot.stop() == 0
@@ -190,15 +190,15 @@ def test_health_check_judges_every_clock(tmp_path: Path) -> None:
         started_at=now - 600,
         written_at=now - 5,
         telegram_at=now - 10,
-        socket_at=now - 20,
-        socket_state="connected",
+        feed_at=now - 20,
+        feed_state="socket:connected",
     )
     path.write_text(json.dumps(asdict(beat)))
     assert check(path, 180, now)[0] is True
     for field, blamed in (
         ("written_at", "heartbeat"),
         ("telegram_at", "telegram"),
-        ("socket_at", "socket"),
+        ("feed_at", "feed"),
     ):
         stale = {**asdict(beat), field: now - 181}
         path.write_text(json.dumps(stale))

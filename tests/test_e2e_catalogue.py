@@ -218,10 +218,11 @@ async def test_inline_query_pages(
     assert len(first["results"]) == 50 and first["next_offset"] == "50"
     assert first["is_personal"] is False and first["cache_time"] <= 60
     result = first["results"][0]
-    assert result["title"] == "Инлайн 0"
+    assert result["title"] == "Inliner 0"  # the name in the reader's language
     assert result["thumbnail_url"].startswith(anilibria.site_url + "/storage/")
     assert "3 of 12 episodes" in result["description"]
-    assert "<b>Инлайн 0</b>" in result["input_message_content"]["message_text"]
+    assert "<b>Inliner 0</b>" in result["input_message_content"]["message_text"]
+    assert "<i>Инлайн 0</i>" in result["input_message_content"]["message_text"]
     urls = [b.get("url", "") for row in result["reply_markup"]["inline_keyboard"] for b in row]
     assert "https://t.me/anilibria_test_bot?start=sub_20000" in urls
 
@@ -229,7 +230,7 @@ async def test_inline_query_pages(
     await poll(lambda: len(answers()) == 2, message="the second inline answer")
     second = answers()[1]
     assert len(second["results"]) == 10 and not second.get("next_offset")
-    assert second["results"][-1]["title"] == "Инлайн 59"
+    assert second["results"][-1]["title"] == "Inliner 59"
 
     telegram.inline_query(6002, "   ")
     await poll(lambda: len(answers()) == 3, message="the empty-query answer")

@@ -13,7 +13,7 @@ import signal
 import time
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import DigestCb
+from bot.ui.callbacks import DigestCb
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.anilibria_ws import playlist_update_frame
 from tests.fakes.telegram import FakeTelegram

@@ -98,7 +98,7 @@ async def forum_topics(bot: BotProcess, telegram: FakeTelegram, anilibria: FakeA
         is_topic_message=True,
         language_code="en",
     )
-    assert "You already follow <b>Групповой</b>" in (again.text or "")
+    assert "You already follow <b>Group Show</b>" in (again.text or "")  # reader's language
     assert subscription_thread(bot, FORUM) == [(77,)]
 
     # The notice goes to topic 77.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.anilibria.events import (
+from bot.anilibria.v2.events import (
     ConnectionGreeting,
     EncodeEnd,
     EncodeEvent,

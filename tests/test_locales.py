@@ -15,7 +15,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, PoI18n, load_catalog
+from bot.ui.i18n import LOCALES_DIR, PoI18n, load_catalog
 
 BOT_DIR = Path(__file__).resolve().parents[1] / "bot"
 KEYWORDS = {"_": None, "gettext": None, "__": None, "lazy_gettext": None, "ngettext": (1, 2)}

@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 
 import storage
-from bot.anilibria.events import PlaylistUpdate, TitleUpdate, parse_event
-from bot.anilibria.models import Title
+from bot.anilibria import Change, EpisodesReleased, TitleSeen
+from bot.anilibria.v2._convert import title_from_v2
+from bot.anilibria.v2.events import PlaylistUpdate, TitleUpdate, parse_event
+from bot.anilibria.v2.feed import change_of
+from bot.anilibria.v2.models import Title
 from bot.notify.kinds import NoticeKind
 from bot.notify.matcher import Matcher
 from tests.fakes.anilibria_rest import FakeAniLibriaRest, load_fixture
@@ -27,6 +30,7 @@ from tests.fakes.anilibria_ws import playlist_update_frame, title_update_frame
 TITLE = 7001
 ALL_KINDS = int(NoticeKind.EPISODE | NoticeKind.FINISHED | NoticeKind.ANNOUNCE | NoticeKind.TORRENT)
 REST = FakeAniLibriaRest(load_real=False)
+SITE = "https://www.anilibria.tv"
 
 
 @pytest.fixture
@@ -47,8 +51,16 @@ def make_title(episodes: int = 3, **changes: Any) -> dict[str, Any]:
     return title
 
 
-def model(title: dict[str, Any]) -> Title:
-    return Title.model_validate(title)
+def model(title: dict[str, Any]) -> TitleSeen:
+    """A title as REST shows it, as the v2 feed hands it to the matcher."""
+    return TitleSeen(title_from_v2(Title.model_validate(title), SITE))
+
+
+def v2(event: object) -> Change:
+    """A parsed socket event as the v2 feed hands it to the matcher."""
+    change = change_of(event, SITE)  # type: ignore[arg-type]  # any parsed frame
+    assert change is not None
+    return change
 
 
 async def add_chat(
@@ -66,17 +78,21 @@ async def add_chat(
         )
 
 
-def playlist_event(episode: int, *, quality: str = "hd", reupload: bool = False) -> PlaylistUpdate:
+def playlist_event(
+    episode: int, *, quality: str = "hd", reupload: bool = False
+) -> EpisodesReleased:
     frame = playlist_update_frame(TITLE, episode, quality, reupload=reupload)
     event = parse_event(frame)
     assert isinstance(event, PlaylistUpdate)
-    return event
+    change = v2(event)
+    assert isinstance(change, EpisodesReleased)
+    return change
 
 
-def title_event(title: dict[str, Any], hash: str | None = None) -> TitleUpdate:
+def title_event(title: dict[str, Any], hash: str | None = None) -> Change:
     event = parse_event(title_update_frame(title, hash=hash))
     assert isinstance(event, TitleUpdate)
-    return event
+    return v2(event)
 
 
 async def rows(db: storage.Database, kind: str | None = None) -> list[tuple[Any, ...]]:
@@ -95,7 +111,7 @@ async def high_water(db: storage.Database) -> int:
 
 async def test_high_water_marks(db: storage.Database, matcher: Matcher) -> None:
     # First sight of a title: what it has is the baseline, not news.
-    assert await matcher.on_title_snapshot(model(make_title(episodes=3))) == 0
+    assert await matcher.handle(model(make_title(episodes=3))) == 0
     assert await high_water(db) == 3
     await add_chat(db, 1)
 
@@ -109,13 +125,13 @@ async def test_high_water_marks(db: storage.Database, matcher: Matcher) -> None:
 
     # An old episode (at or below the mark) is never news, by socket or by REST.
     assert await matcher.handle(playlist_event(2)) == 0
-    assert await matcher.on_title_snapshot(model(make_title(episodes=4))) == 0
+    assert await matcher.handle(model(make_title(episodes=4))) == 0
 
     # The same episode seen first over REST (catch-up), then over the socket: one notice.
     title = make_title(episodes=4)
     REST.titles[TITLE] = title
     REST.add_episode(TITLE, 5)
-    assert await matcher.on_title_snapshot(model(title)) == 1
+    assert await matcher.handle(model(title)) == 1
     assert await matcher.handle(playlist_event(5)) == 0
     assert [p["last"] for _, _, p in await rows(db)] == [4, 5]
     assert await db.scalar("SELECT COUNT(*) FROM announced WHERE title_id = ?", (TITLE,)) == 2
@@ -130,7 +146,7 @@ async def test_unknown_title_is_baseline_only(db: storage.Database, matcher: Mat
 
 
 async def test_reupload_is_never_news(db: storage.Database, matcher: Matcher) -> None:
-    await matcher.on_title_snapshot(model(make_title(episodes=3)))
+    await matcher.handle(model(make_title(episodes=3)))
     await add_chat(db, 1)
     assert await matcher.handle(playlist_event(3, reupload=True)) == 0
     # Even numbered above the mark, a re-upload announces nothing.
@@ -142,13 +158,13 @@ async def test_reupload_is_never_news(db: storage.Database, matcher: Matcher) ->
 async def test_batch_release_is_one_notice_with_the_range(
     db: storage.Database, matcher: Matcher
 ) -> None:
-    await matcher.on_title_snapshot(model(make_title(episodes=2)))
+    await matcher.handle(model(make_title(episodes=2)))
     await add_chat(db, 1)
     # A whole season dropped at once: the player of the event holds 3..12.
     event = parse_event(
         playlist_update_frame(TITLE, 12, "hd", player=make_title(episodes=12)["player"])
     )
-    assert await matcher.handle(event) == 1
+    assert await matcher.handle(v2(event)) == 1
     [(_, _, payload)] = await rows(db)
     assert (payload["first"], payload["last"]) == (3, 12)
     # The other qualities of the same batch add nothing.
@@ -172,14 +188,15 @@ async def test_recorded_torrent_swap_of_9174_is_not_news(tmp_path: Path) -> None
     database = await storage.connect(tmp_path / "bot.sqlite3")
     try:
         matcher = Matcher(database)
-        await matcher.on_title_snapshot(model(before))
+        await matcher.handle(model(before))
         await storage.ChatRepo(database).touch(1, "private")
         await storage.ChatRepo(database).update(1, kinds=ALL_KINDS)
         await storage.SubscriptionRepo(database).add(1, 9174)
 
         event = parse_event(frame)
         assert isinstance(event, TitleUpdate) and event.title_id == 9174
-        assert await matcher.handle(event) == 0, "a swap of the same quality and range is no news"
+        swap = v2(event)
+        assert await matcher.handle(swap) == 0, "a swap of the same quality and range is no news"
         assert await database.scalar("SELECT COUNT(*) FROM outbox") == 0
 
         # A new quality of the same range is news ...
@@ -209,7 +226,7 @@ async def test_recorded_torrent_swap_of_9174_is_not_news(tmp_path: Path) -> None
 
 async def test_host_only_change_is_not_news(db: storage.Database, matcher: Matcher) -> None:
     title = make_title(episodes=3)
-    await matcher.on_title_snapshot(model(title))
+    await matcher.handle(model(title))
     await add_chat(db, 1, kinds=ALL_KINDS)
     moved = copy.deepcopy(title)
     moved["player"]["host"] = "de3.libria.fun"
@@ -220,7 +237,7 @@ async def test_host_only_change_is_not_news(db: storage.Database, matcher: Match
 
 async def test_finished_once(db: storage.Database, matcher: Matcher) -> None:
     title = make_title(episodes=12)
-    await matcher.on_title_snapshot(model(title))
+    await matcher.handle(model(title))
     await add_chat(db, 1)
     finished = copy.deepcopy(title)
     finished["status"] = {"string": "Завершен", "code": 2}
@@ -228,7 +245,7 @@ async def test_finished_once(db: storage.Database, matcher: Matcher) -> None:
     # The same status again (another diff, another hash): not news again.
     finished["player"]["host"] = "de1.libria.fun"
     assert await matcher.handle(title_event(finished, hash="fin-2")) == 0
-    assert await matcher.on_title_snapshot(model(finished)) == 0
+    assert await matcher.handle(model(finished)) == 0
     [(_, kind, payload)] = await rows(db)
     assert kind == "finished" and payload["title_id"] == TITLE
     assert await db.scalar("SELECT finished_at FROM titles WHERE id = ?", (TITLE,)) is not None
@@ -236,7 +253,7 @@ async def test_finished_once(db: storage.Database, matcher: Matcher) -> None:
 
 async def test_announce_change(db: storage.Database, matcher: Matcher) -> None:
     title = make_title(episodes=3, announce="Новая серия каждую субботу")
-    await matcher.on_title_snapshot(model(title))
+    await matcher.handle(model(title))
     await add_chat(db, 1, kinds=ALL_KINDS)
     # The same text: nothing.
     assert await matcher.handle(title_event(title, hash="ann-0")) == 0
@@ -249,7 +266,7 @@ async def test_announce_change(db: storage.Database, matcher: Matcher) -> None:
 
 async def test_duplicate_hash_is_ignored(db: storage.Database, matcher: Matcher) -> None:
     title = make_title(episodes=3)
-    await matcher.on_title_snapshot(model(title))
+    await matcher.handle(model(title))
     await add_chat(db, 1)
     REST.titles[TITLE] = title
     newer = copy.deepcopy(REST.add_episode(TITLE, 4))
@@ -263,7 +280,7 @@ async def test_duplicate_hash_is_ignored(db: storage.Database, matcher: Matcher)
 
 async def test_kinds_per_chat_and_per_subscription(db: storage.Database, matcher: Matcher) -> None:
     title = make_title(episodes=3, announce="Анонс")
-    await matcher.on_title_snapshot(model(title))
+    await matcher.handle(model(title))
     await add_chat(db, 1)  # defaults: episodes and finished
     await add_chat(db, 2, kinds=int(NoticeKind.FINISHED))  # no episodes
     await add_chat(db, 3, kinds=ALL_KINDS)  # everything

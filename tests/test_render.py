@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from bot.i18n import LOCALES_DIR, PoI18n
+from bot.anilibria.v2._convert import title_url
 from bot.notify.render import render_episode_notice, render_notice
+from bot.ui.i18n import LOCALES_DIR, PoI18n
+
+LINKS = functools.partial(title_url, "https://site.example")
 
 I18N = PoI18n(path=LOCALES_DIR, default_locale="ru")
 PAYLOAD = {
@@ -20,7 +25,7 @@ PAYLOAD = {
 
 def render(language: str, **changes: object) -> tuple[str, list[dict[str, str]]]:
     with I18N.context(), I18N.use_locale(language):
-        rendered = render_episode_notice({**PAYLOAD, **changes}, "https://site.example")
+        rendered = render_episode_notice({**PAYLOAD, **changes}, LINKS)
     assert rendered.keyboard is not None
     buttons = [
         b.model_dump(exclude_none=True) for row in rendered.keyboard.inline_keyboard for b in row
@@ -61,4 +66,4 @@ def test_buttons_open_the_title_and_unsubscribe_within_telegram_limits() -> None
 
 def test_an_unknown_kind_is_refused() -> None:
     with I18N.context(), I18N.use_locale("ru"), pytest.raises(KeyError):
-        render_notice("nonsense", PAYLOAD, "https://site.example")
+        render_notice("nonsense", PAYLOAD, LINKS)

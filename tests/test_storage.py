@@ -133,7 +133,7 @@ async def test_migrating_a_chat_keeps_its_settings_whichever_side_spoke_first(
 async def test_one_row_per_chat_whatever_arrives_twice(tmp_path: Path) -> None:
     database = await storage.connect(tmp_path / "bot.sqlite3")
     chats, subs = storage.ChatRepo(database), storage.SubscriptionRepo(database)
-    accounts, outbox = storage.AccountRepo(database), storage.Outbox(database)
+    accounts, outbox = storage.SessionRepo(database), storage.Outbox(database)
     try:
         for chat_id in (10, 11, 12):
             await chats.touch(chat_id, "private")

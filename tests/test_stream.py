@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.anilibria.events import (
+from bot.anilibria.v2.events import (
     ConnectionGreeting,
     EncodeFinish,
     EncodeProgress,
@@ -22,7 +22,7 @@ from bot.anilibria.events import (
     TitleUpdate,
     TorrentUpdate,
 )
-from bot.anilibria.stream import EventStream, StreamConnected, StreamState, backoff_delay
+from bot.anilibria.v2.stream import EventStream, StreamConnected, StreamState, backoff_delay
 from tests.fakes.anilibria_ws import (
     FakeAniLibriaSocket,
     encode_frame,
@@ -197,7 +197,7 @@ async def test_garbage_frames_are_skipped(
     fake, url = server
     _, it = await open_stream(url, streams)
     await connected(it, reconnected=False)
-    caplog.set_level(logging.DEBUG, logger="bot.anilibria.stream")
+    caplog.set_level(logging.DEBUG, logger="bot.anilibria.v2.stream")
     for junk in (
         b"\xff",
         "",
@@ -237,7 +237,7 @@ async def test_survives_drop_all(server: Any, streams: Any) -> None:
 async def test_refused_for_a_while_then_accepted(
     server: Any, streams: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.anilibria.stream")
+    caplog.set_level(logging.DEBUG, logger="bot.anilibria.v2.stream")
     fake, url = server
     fake.refuse = True
     stream, it = await open_stream(url, streams)
@@ -277,7 +277,7 @@ async def test_connection_refused_and_dns_failure_just_retry(streams: Any) -> No
 async def test_silent_connection_is_detected(
     server: Any, streams: Any, ping_interval: float | None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.anilibria.stream")
+    caplog.set_level(logging.INFO, logger="bot.anilibria.v2.stream")
     fake, url = server
     fake.silent = True
     _, it = await open_stream(url, streams, ping_interval=ping_interval)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.timeutil import is_quiet, parse_hhmm, zone
+from bot.ui.clock import is_quiet, parse_hhmm, zone
 
 UTC = dt.UTC
 MOSCOW = ZoneInfo("Europe/Moscow")

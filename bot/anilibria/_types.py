@@ -94,6 +94,7 @@ class Torrent:
     leechers: int | None = None
     hash: str | None = None
     magnet: str | None = None
+    url: str | None = None  # where the .torrent file is (absolute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,9 @@ class Title:
     year: int | None = None
     season: str | None = None  # winter, spring, summer, autumn
     status: TitleStatus | None = None
-    announcement: str | None = None  # the banner text ("новая серия каждую субботу")
+    # The banner text ("новая серия каждую субботу"); "" when the API says there is none,
+    # None when this answer does not tell.
+    announcement: str | None = None
     description: str | None = None
     genres: tuple[str, ...] = ()
     voices: tuple[str, ...] = ()
@@ -147,8 +150,10 @@ class Video:
 
 @dataclass(frozen=True, slots=True)
 class FeedLink:
-    """A personal feed link (/rss): what it is, and the URL (secret: it names the user)."""
+    """A personal feed link (/rss): a short key ("rss", "atom", "torrents"), what to call it,
+    and the URL (secret: it names the user)."""
 
+    key: str
     label: str
     url: str = field(repr=False)
 
@@ -210,6 +215,7 @@ class FeedHealth:
     state: str  # socket: connecting, connected, backoff, closed; polling: ok, failing, starting
     since: float  # when the state began
     ok_at: float | None  # the last moment the feed was known to work
+    failures: int = 0  # socket: reconnects; polling: polls that failed
     changes: int = 0  # changes handed to the sink
     last_change_at: float | None = None
     last_catchup_at: float | None = None

@@ -1,7 +1,10 @@
-"""/login (a two-step dialogue, or a pasted session), /cancel, /logout, /rss and /forget.
+"""/login (a one-time code, a two-step dialogue, or a pasted session), /cancel, /logout, /rss
+and /forget.
 
-The login and the password are read once, their messages deleted at once (even when the
-login fails), and only the session is kept, sealed (bot.crypto). Everything here acts on the
+Where the API links accounts by a one-time code (v1), /login shows a code the user enters on
+the site, and no password passes through the chat; a login with the password stays available
+as a fallback. The login and the password are read once, their messages deleted at once (even
+when the login fails), and only the token is kept, sealed (bot.crypto). Everything here acts on the
 session of the Telegram user who speaks or presses, looked up by their id: never on anything
 callback data could name. Logging in happens only in a private chat; in a group the bot offers
 a button to the private chat, and never says whether someone is logged in.
@@ -16,7 +19,7 @@ import contextlib
 import html
 import logging
 import re
-from typing import Literal, cast
+import time
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -26,9 +29,11 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.accounts import SessionExpired, accounts_of
+from bot.account.links import SessionExpired
+from bot.anilibria import FeedLink
 from bot.anilibria.errors import (
     AniLibriaError,
     EmptyCredentialsError,
@@ -37,21 +42,20 @@ from bot.anilibria.errors import (
     UnauthorizedError,
     WrongPasswordError,
 )
-from bot.callbacks import ForgetCb, RssCb
+from bot.handlers.lookup import fetch_title, parse_title_ref
 from bot.handlers.permissions import may_manage
+from bot.handlers.services import Services
 from bot.handlers.subscriptions import api_trouble
-from bot.services import Services
+from bot.ui.callbacks import ForgetCb, LoginCb, RssCb
 
 __all__ = ["LoginForm", "private_chat_keyboard", "router"]
 
 log = logging.getLogger(__name__)
 router = Router(name="account")
 
-# A PHPSESSID: letters, digits, "," and "-" (PHP's session.sid_bits_per_character 4..6).
-_SESSION_TOKEN = re.compile(r"^[A-Za-z0-9,-]{16,128}$")
+# A v2 PHPSESSID (letters, digits, "," and "-") or a v1 token (base64 of an encrypted blob).
+_SESSION_TOKEN = re.compile(r"^[A-Za-z0-9,+/=._-]{16,2048}$")
 _MAX_LOGIN = 254
-RssKind = Literal["rss", "atom", "json"]
-_RSS_KINDS: dict[str, str] = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 
 class LoginForm(StatesGroup):
@@ -110,7 +114,7 @@ async def password_given(message: Message, state: FSMContext, services: Services
     await state.clear()
     user_id = _user_id(message)
     try:
-        result = await services.client.login(login, text)
+        token = await services.account_api.log_in(login, text)
     except WrongPasswordError:
         await message.answer(_("❌ Wrong password. Nothing was saved. Send /login to try again."))
         return
@@ -145,8 +149,8 @@ async def password_given(message: Message, state: FSMContext, services: Services
             )
         )
         return
-    accounts = accounts_of(services)
-    linked = await accounts.link(user_id, result.session, login)
+    accounts = services.accounts
+    linked = await accounts.link(user_id, token, login)
     with contextlib.suppress(AniLibriaError, SessionExpired):
         await accounts.refresh_favorites(linked)
     await message.answer(
@@ -201,12 +205,112 @@ async def _begin_login(message: Message, state: FSMContext) -> None:
     )
 
 
+async def _offer_code(chat_id: int, user_id: int, services: Services, bot: Bot) -> None:
+    """Show a new one-time code; the watcher says "linked" or "expired" in this chat later."""
+    language = get_i18n().current_locale
+
+    async def say(text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        try:
+            await bot.send_message(chat_id, text, reply_markup=keyboard)
+        except TelegramAPIError as exc:  # blocked meanwhile: nothing more to say
+            log.info("user %s: could not report the login code's outcome: %s", user_id, exc)
+
+    async def linked() -> None:
+        with services.i18n.context(), services.i18n.use_locale(language):
+            await say(_("✅ Your AniLibria account is linked.") + "\n" + _linked_hint())
+
+    async def expired() -> None:
+        with services.i18n.context(), services.i18n.use_locale(language):
+            await say(
+                _("⌛ The code has expired and your account is not linked."),
+                InlineKeyboardMarkup(
+                    inline_keyboard=[
+                        [
+                            InlineKeyboardButton(
+                                text=_("🔄 A new code"),
+                                callback_data=LoginCb(action="code").pack(),
+                            )
+                        ]
+                    ]
+                ),
+            )
+
+    try:
+        code = await services.codes.start(user_id, linked, expired)
+    except AniLibriaError as exc:
+        log.warning("user %s: no login code: %s", user_id, exc)
+        await bot.send_message(chat_id, api_trouble(), reply_markup=_password_keyboard())
+        return
+    minutes = max(1, round((code.expires_at - time.time()) / 60))
+    text = "\n".join(
+        [
+            _("🔑 Your code: <code>{code}</code>").format(code=html.escape(code.code)),
+            "",
+            _(
+                "Open the AniLibria site, log in there and enter this code on the page the "
+                "button opens. The code is valid for {minutes} min; I will say here as soon "
+                "as your account is linked. No password is needed in this chat."
+            ).format(minutes=minutes),
+        ]
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=_("🌐 Enter the code on the site"), url=code.link_url)],
+            *_password_keyboard().inline_keyboard,
+        ]
+    )
+    await bot.send_message(chat_id, text, reply_markup=keyboard)
+
+
+def _password_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("🔑 Log in with a password instead"),
+                    callback_data=LoginCb(action="password").pack(),
+                )
+            ]
+        ]
+    )
+
+
+async def _login(message: Message, state: FSMContext, services: Services, bot: Bot) -> None:
+    """The login the API offers: a one-time code (v1), else the login/password dialogue."""
+    await state.clear()
+    if services.account_api.supports_one_time_code:
+        await _offer_code(message.chat.id, _user_id(message), services, bot)
+        return
+    await _begin_login(message, state)
+
+
+@router.callback_query(LoginCb.filter())
+async def login_button(
+    query: CallbackQuery, callback_data: LoginCb, state: FSMContext, services: Services, bot: Bot
+) -> None:
+    message = query.message
+    if (
+        not isinstance(message, Message)
+        or message.chat.type != ChatType.PRIVATE
+        or message.chat.id != query.from_user.id
+    ):
+        await query.answer(_("This button is no longer valid."))
+        return
+    await query.answer()
+    if callback_data.action == "password":
+        services.codes.cancel(query.from_user.id)
+        await _begin_login(message, state)
+    else:
+        await state.clear()
+        await _offer_code(message.chat.id, query.from_user.id, services, bot)
+
+
 @router.message(CommandStart(deep_link=True, magic=F.args == "login"))
-async def start_login(message: Message, state: FSMContext, bot: Bot) -> None:
+async def start_login(message: Message, state: FSMContext, services: Services, bot: Bot) -> None:
     if not _is_private(message):
         await _refuse_in_group(message, bot, _("Log in only in a private chat with me."), "login")
         return
-    await _begin_login(message, state)
+    await _login(message, state, services, bot)
 
 
 async def _link_pasted(message: Message, services: Services, token: str) -> None:
@@ -218,7 +322,7 @@ async def _link_pasted(message: Message, services: Services, token: str) -> None
             )
         )
         return
-    accounts = accounts_of(services)
+    accounts = services.accounts
     try:
         titles = await accounts.validate(token)
     except UnauthorizedError:
@@ -268,7 +372,7 @@ async def login_command(
         await _delete(bot, message)
         await _link_pasted(message, services, pasted)
         return
-    await _begin_login(message, state)
+    await _login(message, state, services, bot)
 
 
 @router.message(Command("logout"))
@@ -278,7 +382,8 @@ async def logout_command(message: Message, state: FSMContext, services: Services
         return
     await state.clear()
     user_id = _user_id(message)
-    if await accounts_of(services).unlink(user_id):
+    services.codes.cancel(user_id)
+    if await services.accounts.unlink(user_id):
         await message.answer(_("Done: I deleted your AniLibria session. /login links it again."))
     else:
         await message.answer(_("You are not logged in. /login links your AniLibria account."))
@@ -287,39 +392,94 @@ async def logout_command(message: Message, state: FSMContext, services: Services
 # -- /rss ------------------------------------------------------------------------------------
 
 
-def _rss_view(services: Services, session: str, kind: str) -> tuple[str, InlineKeyboardMarkup]:
-    url = services.client.rss_url(cast(RssKind, kind), session)
+def _rss_view(links: list[FeedLink], key: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    link = next((item for item in links if item.key == key), links[0])
     text = "\n".join(
         [
-            _("📡 Your personal AniLibria feed ({format}):").format(format=_RSS_KINDS[kind]),
-            f"<code>{html.escape(url)}</code>",
+            _("📡 Your personal AniLibria feed ({format}):").format(format=link.label),
+            f"<code>{html.escape(link.url)}</code>",
             "",
-            _(
-                "⚠️ This link carries your AniLibria session and identifies you: whoever has it "
-                "can act on your account. Keep it to yourself."
-            ),
+            _personal_warning(),
         ]
     )
+    if len(links) < 2:
+        return text, None
     row = [
         InlineKeyboardButton(
-            text=("• " if key == kind else "") + label, callback_data=RssCb(kind=key).pack()
+            text=("• " if item.key == link.key else "") + item.label,
+            callback_data=RssCb(kind=item.key).pack(),
         )
-        for key, label in _RSS_KINDS.items()
+        for item in links
     ]
     return text, InlineKeyboardMarkup(inline_keyboard=[row])
 
 
+def _personal_warning() -> str:
+    return _(
+        "⚠️ This link is personal: it carries your key and identifies you, and whoever has it "
+        "can use it as you. Keep it to yourself."
+    )
+
+
+async def _feed_links(message: Message, services: Services, user_id: int) -> list[FeedLink]:
+    """The user's feed links; [] after telling them why there are none."""
+    linked = await services.accounts.session_of(user_id)
+    if linked is None:
+        await message.answer(_("You are not logged in. /login links your AniLibria account."))
+        return []
+    try:
+        return await services.accounts.call(linked, services.account_api.feed_links)
+    except SessionExpired:
+        return []  # the expiry notice is the answer
+    except AniLibriaError as exc:
+        log.warning("user %s: no feed links: %s", user_id, exc)
+        await message.answer(api_trouble())
+        return []
+
+
+async def _title_feed(message: Message, services: Services, user_id: int, args: str) -> None:
+    ref = parse_title_ref(args)
+    linked = await services.accounts.session_of(user_id)
+    try:
+        title = await fetch_title(services.catalogue, ref) if ref is not None else None
+        url = (
+            await services.account_api.title_feed_url(linked.session if linked else None, title.id)
+            if title is not None
+            else None
+        )
+    except AniLibriaError:
+        await message.answer(api_trouble())
+        return
+    if title is None:
+        await message.answer(_("I could not find that title."))
+        return
+    if url is None:
+        await message.answer(_("This AniLibria server has no torrent feed per title."))
+        return
+    lines = [
+        _("📡 The torrent feed of <b>{name}</b>:").format(name=html.escape(title.name[:200])),
+        f"<code>{html.escape(url)}</code>",
+    ]
+    if linked is not None:
+        lines += ["", _personal_warning()]
+    await message.answer("\n".join(lines))
+
+
 @router.message(Command("rss"))
-async def rss_command(message: Message, services: Services, bot: Bot) -> None:
+async def rss_command(
+    message: Message, command: CommandObject, services: Services, bot: Bot
+) -> None:
     if not _is_private(message):
         await _refuse_in_group(message, bot, _("Use /rss in a private chat with me."))
         return
     user_id = _user_id(message)
-    linked = await accounts_of(services).session_of(user_id)
-    if linked is None:
-        await message.answer(_("You are not logged in. /login links your AniLibria account."))
+    if (command.args or "").strip():
+        await _title_feed(message, services, user_id, command.args or "")
         return
-    text, keyboard = _rss_view(services, linked.session, "rss")
+    links = await _feed_links(message, services, user_id)
+    if not links:
+        return
+    text, keyboard = _rss_view(links, links[0].key)
     await message.answer(text, reply_markup=keyboard)
 
 
@@ -330,15 +490,25 @@ async def rss_format_button(query: CallbackQuery, callback_data: RssCb, services
         not isinstance(message, Message)
         or message.chat.type != ChatType.PRIVATE
         or message.chat.id != query.from_user.id
-        or callback_data.kind not in _RSS_KINDS
     ):
         await query.answer(_("This button is no longer valid."))
         return
-    linked = await accounts_of(services).session_of(query.from_user.id)
+    linked = await services.accounts.session_of(query.from_user.id)
     if linked is None:
         await query.answer(_("You are not logged in. /login links your AniLibria account."))
         return
-    text, keyboard = _rss_view(services, linked.session, callback_data.kind)
+    try:
+        links = await services.accounts.call(linked, services.account_api.feed_links)
+    except SessionExpired:
+        await query.answer(_("Your AniLibria session has expired: /login again."), show_alert=True)
+        return
+    except AniLibriaError:
+        await query.answer(api_trouble(), show_alert=True)
+        return
+    if not any(link.key == callback_data.kind for link in links):
+        await query.answer(_("This button is no longer valid."))
+        return
+    text, keyboard = _rss_view(links, callback_data.kind)
     await query.answer()
     with contextlib.suppress(TelegramBadRequest):  # the same format again: "not modified"
         await message.edit_text(text, reply_markup=keyboard)
@@ -407,7 +577,8 @@ async def forget_button(
         return
     await state.clear()
     if private:
-        await accounts_of(services).unlink(query.from_user.id)
+        services.codes.cancel(query.from_user.id)
+        await services.accounts.unlink(query.from_user.id)
     await services.chats.forget(chat.id)
     log.info("chat %s: forgotten on request", chat.id)
     await query.answer()

@@ -1,9 +1,10 @@
 """/stats for the operators listed in ADMIN_IDS: is the bot keeping up, and what went wrong?
 
 One message answers the questions an operator has when fans say "the bot is silent": are the
-chats there, is the socket connected and hearing anything, is the outbox draining, did Telegram
-refuse anything lately (parked rows, with Telegram's own words). Anyone else gets a polite
-refusal in private and silence in groups (other bots there may have a /stats of their own).
+chats there, is the news feed (the socket, or polling) working and hearing anything, is the
+outbox draining, did Telegram refuse anything lately (parked rows, with Telegram's own words).
+Anyone else gets a polite refusal in private and silence in groups (other bots there may have a
+/stats of their own).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.anilibria.stream import StreamState
-from bot.notify.render import TEXT_LIMIT, clip
-from bot.services import Services
+from bot.anilibria import FeedHealth
+from bot.handlers.services import Services
+from bot.ui.text import TEXT_LIMIT, clip
 
 __all__ = ["PARKED_SHOWN", "ago", "duration", "is_admin", "render_stats", "router"]
 
@@ -47,14 +48,29 @@ def ago(seconds: float) -> str:
     return _("{duration} ago").format(duration=duration(seconds))
 
 
-def _socket_state(state: StreamState | None) -> str:
-    names = {
-        StreamState.CONNECTING: _("connecting"),
-        StreamState.CONNECTED: _("connected"),
-        StreamState.DISCONNECTED: _("disconnected"),
-        StreamState.CLOSED: _("closed"),
+def _feed_line(health: FeedHealth, now: float) -> str:
+    states = {
+        "connecting": _("connecting"),
+        "connected": _("connected"),
+        "disconnected": _("disconnected"),
+        "closed": _("closed"),
+        "starting": _("starting"),
+        "ok": _("working"),
+        "failing": _("failing"),
     }
-    return names.get(state, _("not started")) if state is not None else _("not started")
+    state = states.get(health.state, health.state)
+    if health.mode == "socket":
+        line = _("Socket: {state}").format(state=state)
+        failures = _("reconnects: {n}").format(n=health.failures)
+    else:
+        line = _("Polling: {state}").format(state=state)
+        failures = _("failed polls: {n}").format(n=health.failures)
+    last = (
+        _("last event {ago}").format(ago=ago(now - health.last_change_at))
+        if health.last_change_at is not None
+        else _("no events yet")
+    )
+    return f"{line}, {last}, {failures}"
 
 
 async def render_stats(services: Services, now: float | None = None) -> str:
@@ -63,18 +79,7 @@ async def render_stats(services: Services, now: float | None = None) -> str:
     subscriptions = await services.subscriptions.count()
     outbox = await services.outbox.stats(now)
     parked = await services.outbox.parked(PARKED_SHOWN)
-    stream = services.stream
-
-    socket_line = _("Socket: {state}").format(state=_socket_state(stream.state if stream else None))
-    if stream is not None:
-        last = (
-            _("last event {ago}").format(ago=ago(now - stream.last_event_at))
-            if stream.last_event_at is not None
-            else _("no events yet")
-        )
-        socket_line += ", " + last + ", " + _("reconnects: {n}").format(n=stream.reconnects)
-    pulse = services.extras.get("telegram_pulse")
-    telegram_at: float | None = getattr(pulse, "last_ok_at", None)
+    telegram_at = services.telegram.last_ok_at
     telegram_line = (
         _("Telegram: last answered {ago}").format(ago=ago(now - telegram_at))
         if telegram_at is not None
@@ -87,7 +92,7 @@ async def render_stats(services: Services, now: float | None = None) -> str:
             active=chats.active, inactive=chats.inactive
         ),
         _("Subscriptions: {n}").format(n=subscriptions),
-        socket_line,
+        _feed_line(services.feed.health(), now),
         telegram_line,
         _("Outbox: {pending} waiting, {sending} being sent, {parked} parked").format(
             pending=outbox.pending, sending=outbox.sending, parked=outbox.parked

@@ -1,9 +1,7 @@
-"""Title cards and search pages: text and keyboard, pure functions over ``Title``.
+"""Title cards and search pages: text and keyboard, pure functions over the neutral ``Title``.
 
 Kept apart from the handlers so that the parts that can break Telegram's checks (HTML escaping,
-the 1024/4096 limits, 64-byte callback data) are unit-tested without a bot. Lengths are counted
-in UTF-16 code units of the HTML source: an upper bound of what Telegram counts (the text
-after its entities are parsed), so whatever fits here fits there.
+the 1024/4096 limits, 64-byte callback data) are unit-tested without a bot.
 """
 
 from __future__ import annotations
@@ -17,24 +15,32 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.anilibria.models import Title, Torrent
-from bot.callbacks import CardCb, PageCb, SubCb, TorrentCb
-from bot.favorite_state import favorite_button
-from bot.notify.render import CAPTION_LIMIT, TEXT_LIMIT, clip, title_url
+from bot.anilibria import Title, TitleKind, TitleStatus, Torrent, format_ordinal
+from bot.handlers.favorite_button import favorite_button
+from bot.ui.callbacks import CardCb, PageCb, SubCb, TorrentCb
+from bot.ui.text import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    TitleLinks,
+    clip,
+    escaped,
+    names_in_order,
+    title_label,
+    utf16_len,
+)
 
 __all__ = [
     "CARD_TORRENT_BUTTONS",
     "SEARCH_PAGE",
     "Card",
+    "display_name",
     "episodes_text",
     "flip_subscription_buttons",
     "inline_description",
-    "poster_url",
     "render_card",
     "render_search_page",
     "split_description",
     "torrent_filename",
-    "utf16_len",
 ]
 
 SEARCH_PAGE = 5
@@ -54,91 +60,61 @@ class Card:
     description_cut: bool
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def escaped(text: str, budget: int, *, at_words: bool = False) -> str:
-    """`text` clipped (at a word boundary if asked) so that its HTML-escaped form is at most
-    `budget` UTF-16 units."""
-    out = html.escape(text)
-    keep = len(text)
-    while utf16_len(out) > budget and keep > 0:
-        keep -= max(1, (utf16_len(out) - budget) // 4)
-        out = html.escape(_clip_words(text, keep) if at_words else clip(text, keep))
-    return out if utf16_len(out) <= budget else ""
-
-
-def _clip_words(text: str, limit: int) -> str:
-    """Plain text cut to `limit` characters at a word boundary when one is near."""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
-    space = cut.rfind(" ")
-    if space > limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:—-") + "…"
-
-
-def poster_url(site_url: str, title: Title, size: str = "medium") -> str | None:
-    """The absolute URL of a poster (`medium` by default, falling back to the others)."""
-    posters = title.posters
-    if posters is None:
-        return None
-    order = {"small": ("small", "medium", "original"), "medium": ("medium", "original", "small")}
-    for name in order.get(size, ("medium", "original", "small")):
-        poster = getattr(posters, name)
-        if poster is not None and poster.url:
-            url: str = poster.url
-            if url.startswith(("http://", "https://")):
-                return url
-            if url.startswith("//"):
-                return "https:" + url
-            return f"{site_url.rstrip('/')}/{url.lstrip('/')}"
-    return None
+def display_name(title: Title, limit: int = 60) -> str:
+    """The title's name in the reader's language, plain text."""
+    fallback = title.alias or f"#{title.id}"
+    return title_label(title.names.main, title.names.english, fallback, limit)
 
 
 def season_text(title: Title) -> str:
-    season = title.season
-    if season is None:
-        return ""
-    names = {1: _("Winter"), 2: _("Spring"), 3: _("Summer"), 4: _("Autumn")}
-    name = names.get(season.code or 0, "")
-    if season.year and name:
-        return _("{season} {year}").format(season=name, year=season.year)
-    return str(season.year or name or "")
+    names = {
+        "winter": _("Winter"),
+        "spring": _("Spring"),
+        "summer": _("Summer"),
+        "autumn": _("Autumn"),
+    }
+    name = names.get(title.season or "", "")
+    if title.year and name:
+        return _("{season} {year}").format(season=name, year=title.year)
+    return str(title.year or name or "")
 
 
 def type_text(title: Title) -> str:
-    kind = title.type
-    if kind is None:
-        return ""
-    names = {0: _("Movie"), 1: "TV", 2: "OVA", 3: "ONA", 4: _("Special")}
-    if kind.code in names:
-        return names[kind.code]
-    return kind.string or ""
+    names = {
+        TitleKind.MOVIE: _("Movie"),
+        TitleKind.TV: "TV",
+        TitleKind.OVA: "OVA",
+        TitleKind.ONA: "ONA",
+        TitleKind.SPECIAL: _("Special"),
+        TitleKind.WEB: "WEB",
+    }
+    if title.kind in names:
+        return names[title.kind]
+    return title.kind_label or ""
 
 
 def status_text(title: Title) -> str:
-    status = title.status
-    if status is None:
-        return ""
-    names = {1: _("Ongoing"), 2: _("Finished"), 3: _("Hidden"), 4: _("Not ongoing")}
-    if status.code in names:
-        return names[status.code]
-    return status.string or ""
+    names = {
+        TitleStatus.ONGOING: _("Ongoing"),
+        TitleStatus.FINISHED: _("Finished"),
+        TitleStatus.HIDDEN: _("Hidden"),
+        TitleStatus.NOT_ONGOING: _("Not ongoing"),
+    }
+    return names.get(title.status, "") if title.status is not None else ""
 
 
 def episodes_text(title: Title) -> str:
     """ "12 of 24 episodes", "5 episodes" or "no episodes yet" (plural forms per language)."""
     last = title.last_episode
-    total = title.type.series if title.type is not None else None
+    total = title.episodes_total
     if total:
         return ngettext("{last} of {total} episode", "{last} of {total} episodes", total).format(
-            last=last or 0, total=total
+            last=format_ordinal(last or 0), total=total
         )
     if last:
-        return ngettext("{count} episode", "{count} episodes", last).format(count=last)
+        return ngettext("{count} episode", "{count} episodes", int(last)).format(
+            count=format_ordinal(last)
+        )
     return _("no episodes yet")
 
 
@@ -149,11 +125,13 @@ def facts_line(title: Title) -> str:
 
 
 def names_block(title: Title, budget: int = 200) -> str:
-    main = title.names.ru or title.names.en or title.names.alternative or title.code
-    lines = [f"<b>{escaped(main or f'#{title.id}', budget)}</b>"]
-    second = title.names.en if title.names.en and title.names.en != main else None
-    if second:
-        lines.append(f"<i>{escaped(second, budget)}</i>")
+    """The name in the reader's language in bold, the other in italics beneath it."""
+    names = title.names
+    fallback = names.alternative or title.alias or f"#{title.id}"
+    main, other = names_in_order(names.main, names.english, fallback)
+    lines = [f"<b>{escaped(main, budget)}</b>"]
+    if other:
+        lines.append(f"<i>{escaped(other, budget)}</i>")
     return "\n".join(lines)
 
 
@@ -164,23 +142,17 @@ def _size_gb(size: int | None) -> str:
 
 
 def torrent_quality(torrent: Torrent) -> str:
-    quality = torrent.quality
-    if quality is None:
-        return "?"
-    return quality.string or " ".join(
-        part for part in (quality.type, quality.resolution, quality.encoder) if part
-    )
+    return torrent.quality or "?"
 
 
 def torrent_label(torrent: Torrent) -> str:
     """Quality and episodes, plain text: "WEBRip 1080p [1-12]"."""
-    series = torrent.series.string if torrent.series is not None else None
     label = torrent_quality(torrent)
-    return f"{label} [{series}]" if series else label
+    return f"{label} [{torrent.episodes}]" if torrent.episodes else label
 
 
 def torrent_line(torrent: Torrent) -> str:
-    parts = [_size_gb(torrent.total_size)]
+    parts = [_size_gb(torrent.size)]
     if torrent.seeders is not None:
         parts.append(
             ngettext("{count} seeder", "{count} seeders", torrent.seeders).format(
@@ -195,7 +167,7 @@ def torrent_line(torrent: Torrent) -> str:
 def torrent_filename(code: str | None, torrent: Torrent) -> str:
     """ "<code>_<quality>.torrent" with only safe characters."""
     quality = re.sub(r"[^A-Za-z0-9._-]+", "_", torrent_quality(torrent)).strip("_") or "torrent"
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", code or str(torrent.torrent_id)).strip("_")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", code or str(torrent.id)).strip("_")
     return f"{stem[:80]}_{quality[:40]}.torrent"
 
 
@@ -213,7 +185,7 @@ def _join(sections: Sequence[str]) -> str:
 def render_card(
     title: Title,
     *,
-    site_url: str,
+    links: TitleLinks,
     subscribed: bool | None,
     favorite: bool | None = None,
     limit: int = CAPTION_LIMIT,
@@ -227,7 +199,7 @@ def render_card(
     """
     head = names_block(title, 200)
     facts = facts_line(title)
-    url = title_url(site_url, title.code, title.id)
+    url = links(title.alias, title.id)
     site_label = _("Open on AniLibria")
     link = f'🔗 <a href="{html.escape(url)}">{html.escape(site_label)}</a>'
     genres = (
@@ -235,9 +207,9 @@ def render_card(
         if title.genres
         else ""
     )
-    voices = title.team.voice if title.team is not None else []
+    voices = title.voices
     team = _("Voices: {voices}").format(voices=escaped(", ".join(voices), 200)) if voices else ""
-    torrents = title.torrents.list if title.torrents is not None else []
+    torrents = title.torrents or ()
     torrent_block = ""
     if torrents:
         lines = [_("💾 Torrents:")]
@@ -262,7 +234,7 @@ def render_card(
     description = escaped(plain, room, at_words=True) if plain and room >= MIN_DESCRIPTION else ""
     text = assemble(description)
     if utf16_len(text) > limit:
-        text = escaped(title.name_ru, limit)  # unreachable with sane input: never break limits
+        text = escaped(title.name, limit)  # unreachable with sane input: never break limits
     cut = bool(plain) and html.escape(plain) != description
     keyboard = card_keyboard(
         title,
@@ -272,7 +244,7 @@ def render_card(
         more=cut,
         torrents=torrents if with_buttons else [],
     )
-    return Card(text, keyboard, poster_url(site_url, title), cut)
+    return Card(text, keyboard, title.poster, cut)
 
 
 def card_keyboard(
@@ -302,7 +274,7 @@ def card_keyboard(
     buttons = [
         InlineKeyboardButton(
             text="💾 " + clip(torrent_label(t), 40),
-            callback_data=TorrentCb(torrent_id=t.torrent_id).pack(),
+            callback_data=TorrentCb(torrent_id=t.id).pack(),
         )
         for t in torrents[:CARD_TORRENT_BUTTONS]
     ]
@@ -353,7 +325,7 @@ def render_search_page(
         lines.append("")
         lines.append(f"{number}. {names_block(title, 120)}")
         lines.append(facts_line(title))
-        label = clip(title.names.ru or title.names.en or title.code or f"#{title.id}", 28)
+        label = display_name(title, 28)
         row = [
             InlineKeyboardButton(
                 text=f"ℹ️ {number}. {label}", callback_data=CardCb(title_id=title.id).pack()
@@ -386,14 +358,11 @@ def render_search_page(
 
 def inline_description(title: Title) -> str:
     """The grey line under an inline result: year, episodes, the other name."""
-    parts = [
-        str(title.season.year) if title.season and title.season.year else "",
-        type_text(title),
-        episodes_text(title),
-    ]
+    parts = [str(title.year) if title.year else "", type_text(title), episodes_text(title)]
     line = " · ".join(part for part in parts if part)
-    if title.names.en and title.names.ru:
-        line = f"{line}\n{title.names.en}" if line else title.names.en
+    _, other = names_in_order(title.names.main, title.names.english, title.name)
+    if other:
+        line = f"{line}\n{other}" if line else other
     return clip(line, 200)
 
 

@@ -8,13 +8,9 @@ and an old page's arrows politely ask for a new search.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import hashlib
 import html
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiogram import Bot, F, Router
@@ -30,42 +26,31 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.anilibria.errors import AniLibriaError, NotFoundError, ServerError
-from bot.anilibria.models import Title, Torrent
-from bot.cache import TTLCache
-from bot.callbacks import CardCb, PageCb, TorrentCb
-from bot.favorite_state import favorite_button_state
+from bot.anilibria import AniLibriaError, ResponseShapeError, Title, Torrent
 from bot.handlers.cards import (
     SEARCH_PAGE,
     flip_subscription_buttons,
-    poster_url,
     render_card,
     render_search_page,
     split_description,
     torrent_filename,
     torrent_label,
 )
-from bot.lookup import MAX_QUERY, TitleRef, fetch_title, parse_title_ref
-from bot.services import Services
+from bot.handlers.favorite_button import favorite_button_state
+from bot.handlers.lookup import MAX_QUERY, TitleRef, fetch_title, parse_title_ref
+from bot.handlers.services import Services
+from bot.ui.callbacks import CardCb, PageCb, TorrentCb
 
 __all__ = [
-    "SEARCH_FIELDS",
-    "SearchMemory",
     "api_trouble",
     "cached_search",
     "redraw_subscription_button",
     "router",
-    "search_memory",
     "send_card",
 ]
 
 log = logging.getLogger(__name__)
 router = Router(name="catalogue")
-
-SEARCH_FIELDS = ("id", "code", "names", "season", "type", "status", "player.series", "posters")
-SEARCH_TTL = 60.0
-MAX_TOKENS = 10_000
-MAX_TORRENT_BYTES = 5 * 1024 * 1024
 
 
 def api_trouble() -> str:
@@ -76,49 +61,18 @@ def not_found() -> str:
     return _("I could not find that title.")
 
 
-class SearchMemory:
-    """Brief answers of searchTitles, and the query text behind each page token."""
-
-    def __init__(self, ttl: float = SEARCH_TTL) -> None:
-        self.cache: TTLCache[list[Title]] = TTLCache(ttl, max_items=2048)
-        self._queries: OrderedDict[str, str] = OrderedDict()
-
-    def token_for(self, query: str) -> str:
-        token = hashlib.blake2b(query.encode(), digest_size=6).hexdigest()
-        self._queries[token] = query
-        self._queries.move_to_end(token)
-        while len(self._queries) > MAX_TOKENS:
-            self._queries.popitem(last=False)
-        return token
-
-    def query_of(self, token: str) -> str | None:
-        return self._queries.get(token)
-
-
-def search_memory(services: Services) -> SearchMemory:
-    memory = services.extras.get("catalogue_search")
-    if not isinstance(memory, SearchMemory):
-        memory = SearchMemory()
-        services.extras["catalogue_search"] = memory
-    return memory
-
-
 def normalise_query(text: str) -> str:
     return " ".join(text.split())[:MAX_QUERY]
 
 
-async def cached_search(
-    services: Services, query: str, offset: int, limit: int, fields: tuple[str, ...]
-) -> list[Title]:
-    """searchTitles through the minute-long cache (errors are not cached)."""
+async def cached_search(services: Services, query: str, offset: int, limit: int) -> list[Title]:
+    """The catalogue's search through the minute-long cache (errors are not cached)."""
 
     async def fetch() -> list[Title]:
-        return await services.client.search_titles(
-            search=query, limit=limit, after=offset or None, filter=list(fields)
-        )
+        return await services.catalogue.search(query, limit=limit, offset=offset)
 
-    key = (query.casefold(), offset, limit, fields)
-    return await search_memory(services).cache.get_or_fetch(key, fetch)
+    key = (query.casefold(), offset, limit)
+    return await services.search.cache.get_or_fetch(key, fetch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +88,7 @@ async def _search_view(
     services: Services, chat: Chat, user_id: int | None, query: str, offset: int
 ) -> SearchView | None:
     """One result page, or None when the page is empty."""
-    found = await cached_search(services, query, offset, SEARCH_PAGE + 1, SEARCH_FIELDS)
+    found = await cached_search(services, query, offset, SEARCH_PAGE + 1)
     if not found:
         return None
     page = found[:SEARCH_PAGE]
@@ -143,12 +97,12 @@ async def _search_view(
         page,
         query=query,
         offset=offset,
-        token=search_memory(services).token_for(query),
+        token=services.search.token_for(query),
         has_next=len(found) > SEARCH_PAGE,
         subscribed=await services.subscriptions.title_ids(chat.id),
         favorites=favorites,
     )
-    poster = poster_url(services.site_url, page[0], "small")
+    poster = page[0].poster
     preview = (
         LinkPreviewOptions(url=poster, prefer_small_media=True, show_above_text=True)
         if poster
@@ -194,7 +148,7 @@ async def search_page_button(
     query: CallbackQuery, callback_data: PageCb, services: Services
 ) -> None:
     message = query.message
-    text = search_memory(services).query_of(callback_data.token)
+    text = services.search.query_of(callback_data.token)
     if text is None or not isinstance(message, Message) or not 0 <= callback_data.offset < 10_000:
         await query.answer(_("This search has expired. Please search again with /search."))
         return
@@ -234,7 +188,7 @@ async def send_card(bot: Bot, services: Services, target: Target, title: Title) 
     chat_id = target.chat.id
     card = render_card(
         title,
-        site_url=services.site_url,
+        links=services.title_url,
         subscribed=await services.subscriptions.is_subscribed(chat_id, title.id),
         favorite=await favorite_button_state(services, target.chat, target.user_id, title.id),
     )
@@ -256,13 +210,7 @@ async def send_card(bot: Bot, services: Services, target: Target, title: Title) 
 
 
 async def _fetch(services: Services, ref: TitleRef) -> Title | None:
-    """fetch_title, with a 504 after retries read as "not found" (how missing titles look)."""
-    try:
-        return await fetch_title(services.client, ref)
-    except ServerError as exc:
-        if exc.code == 504:
-            return None
-        raise
+    return await fetch_title(services.catalogue, ref)
 
 
 @router.message(Command("title"))
@@ -298,7 +246,7 @@ async def title_command(
 @router.message(Command("random"))
 async def random_command(message: Message, services: Services, bot: Bot) -> None:
     try:
-        title = await services.client.get_random_title()
+        title = await services.catalogue.random_title()
     except AniLibriaError:
         await message.answer(api_trouble())
         return
@@ -351,25 +299,15 @@ class TorrentFile:
 
 async def _torrent_file(services: Services, torrent_id: int) -> TorrentFile | None:
     """The .torrent file and what it belongs to; None when AniLibria does not know it."""
+    found = await services.catalogue.torrent(torrent_id)
+    if found is None:
+        return None
+    title, torrent = found
     try:
-        title = await services.client.get_title(
-            torrent_id=torrent_id, include=["raw_torrent"], filter=["id", "code", "torrents"]
-        )
-    except NotFoundError:
+        data = await services.catalogue.torrent_file(torrent)
+    except ResponseShapeError:  # an HTML page, or too big: not a file to send
         return None
-    torrents = title.torrents.list if title.torrents is not None else []
-    torrent = next((t for t in torrents if t.torrent_id == torrent_id), None)
-    if torrent is None:
-        return None
-    data = b""
-    if torrent.raw_base64_file:
-        with contextlib.suppress(binascii.Error, ValueError):
-            data = base64.b64decode(torrent.raw_base64_file, validate=True)
-    if not data and torrent.url:
-        data = await services.client.download(torrent.url, max_bytes=MAX_TORRENT_BYTES)
-    if not data.startswith(b"d"):  # a .torrent is a bencoded dictionary; an HTML page is not
-        return None
-    return TorrentFile(title, torrent, torrent_filename(title.code, torrent), data)
+    return TorrentFile(title, torrent, torrent_filename(title.alias, torrent), data)
 
 
 @router.callback_query(TorrentCb.filter())
@@ -389,7 +327,7 @@ async def torrent_button(
         await query.answer(_("This torrent is no longer available."), show_alert=True)
         return
     await query.answer()
-    name = html.escape(found.title.name_ru[:300])
+    name = html.escape(found.title.name[:300])
     caption = f"<b>{name}</b>\n{html.escape(torrent_label(found.torrent)[:300])}"
     try:
         await bot.send_document(

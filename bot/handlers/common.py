@@ -16,10 +16,10 @@ from aiogram.filters import (
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.handlers.lookup import TitleRef
 from bot.handlers.permissions import may_manage
+from bot.handlers.services import Services
 from bot.handlers.subscriptions import subscribe_to
-from bot.lookup import TitleRef
-from bot.services import Services
 
 __all__ = ["help_text", "router"]
 

@@ -19,12 +19,11 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import DigestCb
 from bot.handlers.permissions import may_manage
-from bot.notify.digest import digest_scheduler
-from bot.notify.render import clip
-from bot.services import Services
-from bot.timeutil import parse_hhmm, zone
+from bot.handlers.services import Services
+from bot.ui.callbacks import DigestCb
+from bot.ui.clock import parse_hhmm, zone
+from bot.ui.text import clip
 from storage import Chat
 
 __all__ = ["OFF_WORDS", "digest_view", "router"]
@@ -106,7 +105,7 @@ async def digest_command(
     message: Message, command: CommandObject, services: Services, bot: Bot
 ) -> None:
     args = (command.args or "").strip()
-    scheduler = digest_scheduler(services)
+    scheduler = services.digest
     default_tz = services.settings.default_timezone
     if not args:
         chat = await _chat(services, message)
@@ -161,7 +160,7 @@ async def digest_button(
         )
         return
     on = callback_data.value == "1"
-    repo = digest_scheduler(services).repo
+    repo = services.digest.repo
     if callback_data.action == "only":
         await repo.set_options(chat.id, only=on)
         await query.answer(

@@ -26,15 +26,16 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.accounts import SessionExpired, accounts_of, expired_text
-from bot.anilibria.errors import AniLibriaError, NotFoundError
-from bot.callbacks import CardCb, FavCb, FollowFavCb, PageCb, SubCb
-from bot.favorite_state import favorite_button
+from bot.account.links import SessionExpired
+from bot.anilibria import AniLibriaError, NotFoundError, format_ordinal
 from bot.handlers.account import private_chat_keyboard
+from bot.handlers.favorite_button import favorite_button
 from bot.handlers.permissions import may_manage
-from bot.handlers.subscriptions import api_trouble, title_label
-from bot.notify.render import clip
-from bot.services import Services
+from bot.handlers.services import Services
+from bot.handlers.subscriptions import api_trouble
+from bot.notify.render import expired_text
+from bot.ui.callbacks import CardCb, FavCb, FollowFavCb, PageCb, SubCb
+from bot.ui.text import clip, title_label
 
 __all__ = ["PAGE_SIZE", "router"]
 
@@ -60,7 +61,7 @@ def _follow_button(following: bool) -> InlineKeyboardButton:
 async def _favorites_view(
     services: Services, chat_id: int, owner_id: int, offset: int, *, private: bool
 ) -> tuple[str, InlineKeyboardMarkup]:
-    ids = await services.accounts.favorite_ids(owner_id)
+    ids = await services.sessions.favorite_ids(owner_id)
     records = await services.titles.get_many(ids)
     entries = sorted(
         (
@@ -103,7 +104,8 @@ async def _favorites_view(
         record = records.get(title_id)
         last = record.last_episode if record else None
         episodes = record.episodes_total if record else None
-        lines.append(f"{number}. {html.escape(label)} — {last or 0}/{episodes or '?'}")
+        progress = f"{format_ordinal(last or 0)}/{episodes or '?'}"
+        lines.append(f"{number}. {html.escape(label)} — {progress}")
         is_subscribed = title_id in subscribed
         row = [
             InlineKeyboardButton(
@@ -157,7 +159,7 @@ async def favorites_command(message: Message, services: Services, bot: Bot) -> N
     if user is None:
         return
     private = message.chat.type == ChatType.PRIVATE
-    accounts = accounts_of(services)
+    accounts = services.accounts
     linked = await accounts.session_of(user.id)
     if linked is None:
         if private:
@@ -194,7 +196,7 @@ async def favorites_page(query: CallbackQuery, callback_data: PageCb, services: 
             _("This list belongs to someone else. Send /favorites to see yours."), show_alert=True
         )
         return
-    if not await accounts_of(services).is_linked(query.from_user.id):
+    if not await services.accounts.is_linked(query.from_user.id):
         await query.answer(_not_logged_in(), show_alert=True)
         return
     text, keyboard = await _favorites_view(
@@ -240,7 +242,7 @@ async def favorite_pressed(query: CallbackQuery, callback_data: FavCb, services:
             _("Favorites can be changed only in a private chat with me."), show_alert=True
         )
         return
-    accounts = accounts_of(services)
+    accounts = services.accounts
     linked = await accounts.session_of(query.from_user.id)
     if linked is None:
         await query.answer(_not_logged_in(), show_alert=True)
@@ -291,7 +293,7 @@ async def follow_pressed(
             _("Only the group's admins can change what this chat follows."), show_alert=True
         )
         return
-    accounts = accounts_of(services)
+    accounts = services.accounts
     if callback_data.on:
         linked = await accounts.session_of(user.id)
         if linked is None:

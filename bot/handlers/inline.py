@@ -23,12 +23,11 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.anilibria.errors import AniLibriaError
-from bot.anilibria.models import Title
-from bot.handlers.cards import inline_description, poster_url, render_card
-from bot.handlers.catalogue import SEARCH_FIELDS, cached_search, normalise_query
-from bot.notify.render import clip, title_url
-from bot.services import Services
+from bot.anilibria import AniLibriaError, Title
+from bot.handlers.cards import display_name, inline_description, render_card
+from bot.handlers.catalogue import cached_search, normalise_query
+from bot.handlers.services import Services
+from bot.ui.text import TitleLinks
 
 __all__ = ["INLINE_PAGE", "inline_result", "router"]
 
@@ -36,21 +35,18 @@ log = logging.getLogger(__name__)
 router = Router(name="inline")
 
 INLINE_PAGE = 50  # Telegram's maximum per answer
-INLINE_FIELDS = (*SEARCH_FIELDS, "description", "genres", "team")
 INLINE_CARD_LIMIT = 1500  # a posted card stays compact; the site link has the rest
 CACHE_TIME = 30
 MAX_OFFSET = 10_000
 
 
 def inline_result(
-    title: Title, *, site_url: str, bot_username: str | None
+    title: Title, *, links: TitleLinks, bot_username: str | None
 ) -> InlineQueryResultArticle:
     card = render_card(
-        title, site_url=site_url, subscribed=None, limit=INLINE_CARD_LIMIT, with_buttons=False
+        title, links=links, subscribed=None, limit=INLINE_CARD_LIMIT, with_buttons=False
     )
-    buttons = [
-        InlineKeyboardButton(text=_("▶️ Watch"), url=title_url(site_url, title.code, title.id))
-    ]
+    buttons = [InlineKeyboardButton(text=_("▶️ Watch"), url=links(title.alias, title.id))]
     if bot_username:
         buttons.insert(
             0,
@@ -60,9 +56,9 @@ def inline_result(
         )
     return InlineQueryResultArticle(
         id=f"t{title.id}",
-        title=clip(title.name_ru, 100),
+        title=display_name(title, 100),
         description=inline_description(title),
-        thumbnail_url=poster_url(site_url, title, "small"),
+        thumbnail_url=title.poster,
         input_message_content=InputTextMessageContent(
             message_text=card.text,
             parse_mode=ParseMode.HTML,
@@ -91,7 +87,7 @@ async def inline_search(inline_query: InlineQuery, services: Services, bot: Bot)
         return
     offset = _offset(inline_query.offset)
     try:
-        found = await cached_search(services, query, offset, INLINE_PAGE + 1, INLINE_FIELDS)
+        found = await cached_search(services, query, offset, INLINE_PAGE + 1)
     except AniLibriaError as exc:
         log.info("inline search %r failed: %s", query, exc)
         await inline_query.answer(
@@ -105,7 +101,7 @@ async def inline_search(inline_query: InlineQuery, services: Services, bot: Bot)
         return
     me = await bot.me()
     results: list[InlineQueryResultUnion] = [
-        inline_result(title, site_url=services.site_url, bot_username=me.username)
+        inline_result(title, links=services.title_url, bot_username=me.username)
         for title in found[:INLINE_PAGE]
     ]
     has_next = len(found) > INLINE_PAGE

@@ -20,8 +20,8 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import resolve_language
-from bot.services import Services
+from bot.handlers.services import Services
+from bot.ui.i18n import resolve_language
 from storage import Chat as ChatRecord
 
 __all__ = ["ChatMiddleware", "LocaleMiddleware", "ThrottlingMiddleware"]

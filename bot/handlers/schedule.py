@@ -1,8 +1,8 @@
 """/schedule [DAY] and its day buttons: what comes out on a weekday, followed titles marked.
 
-The whole week is fetched with one getSchedule call and kept in a TTL cache shared by every
-chat (``services.extras["schedule_cache"]``): a day button, another chat or another day cost
-no API call for a few minutes. Days count from 0 = Monday, as in the API (and Python's
+The whole week is fetched with one call and kept in a TTL cache shared by every chat
+(``services.schedule_cache``): a day button, another chat or another day cost no API call for a
+few minutes. Days count from 0 = Monday, as in the API (and Python's
 ``weekday()``); "today" is today in the chat's time zone.
 """
 
@@ -16,17 +16,15 @@ from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
-from bot.anilibria.errors import AniLibriaError
-from bot.anilibria.models import ScheduleDay, Title
-from bot.cache import TTLCache
-from bot.callbacks import ScheduleCb
+from bot.anilibria import AniLibriaError, ScheduleDay, Title
+from bot.handlers.cards import display_name, episodes_text
+from bot.handlers.services import Services
 from bot.handlers.subscriptions import api_trouble
-from bot.notify.render import TEXT_LIMIT, clip
-from bot.services import Services
-from bot.timeutil import zone
+from bot.ui.callbacks import ScheduleCb
+from bot.ui.clock import zone
+from bot.ui.text import TEXT_LIMIT
 from storage import Chat as ChatRecord
 
 __all__ = ["parse_day", "router", "week_schedule"]
@@ -34,9 +32,6 @@ __all__ = ["parse_day", "router", "week_schedule"]
 log = logging.getLogger(__name__)
 router = Router(name="schedule")
 
-SCHEDULE_TTL = 300.0  # seconds: the schedule changes a few times a week
-CACHE_KEY = "schedule_cache"
-_FIELDS = ["id", "code", "names", "type.series", "player.series"]  # all a line needs
 _TEXT_BUDGET = TEXT_LIMIT - 200  # room for the "…and N more" line
 
 # Day names a user may type, Russian and English, full and short (lower case).
@@ -87,40 +82,16 @@ def today_in(record: ChatRecord | None, services: Services) -> int:
 
 
 async def week_schedule(services: Services) -> dict[int, list[Title]]:
-    """The whole week, {day: titles}, from the shared cache or one getSchedule call."""
-    cache: TTLCache[dict[int, list[Title]]] = services.extras.setdefault(
-        CACHE_KEY, TTLCache(ttl=SCHEDULE_TTL, max_items=4)
-    )
+    """The whole week, {day: titles}, from the shared cache or one call."""
 
-    async def fetch() -> dict[int, list[Title]]:
-        days: list[ScheduleDay] = await services.client.get_schedule(filter=_FIELDS)
-        week: dict[int, list[Title]] = {}
-        for entry in days:
-            if 0 <= entry.day <= 6:
-                week.setdefault(entry.day, []).extend(entry.list)
-        return week
+    async def fetch() -> list[ScheduleDay]:
+        return await services.catalogue.schedule()
 
-    return await cache.get_or_fetch("week", fetch)
-
-
-def _name(title: Title) -> str:
-    english = get_i18n().current_locale == "en"
-    names = title.names
-    name = (names.en or names.ru) if english else (names.ru or names.en)
-    return clip(name or names.alternative or title.code or f"#{title.id}", 80)
-
-
-def _episodes(title: Title) -> str:
-    series = title.player.series if title.player else None
-    last = series.last if series else None
-    total = title.type.series if title.type else None
-    if last and total:
-        return ngettext("{last} of {total} episode", "{last} of {total} episodes", total).format(
-            last=last, total=total
-        )
-    if last:
-        return ngettext("{count} episode", "{count} episodes", last).format(count=last)
-    return _("no episodes yet")
+    week: dict[int, list[Title]] = {}
+    for entry in await services.schedule_cache.get_or_fetch("week", fetch):
+        if 0 <= entry.day <= 6:
+            week.setdefault(entry.day, []).extend(entry.titles)
+    return week
 
 
 def render_day(
@@ -143,7 +114,7 @@ def render_day(
         length = sum(len(line) + 1 for line in lines)
         for index, title in enumerate(shown):
             mark = "★" if title.id in followed else "•"
-            line = f"{mark} <b>{html.escape(_name(title))}</b> — {_episodes(title)}"
+            line = f"{mark} <b>{html.escape(display_name(title, 80))}</b> — {episodes_text(title)}"
             if length + len(line) + 1 > _TEXT_BUDGET:
                 lines.append(_("…and {count} more.").format(count=len(shown) - index))
                 break

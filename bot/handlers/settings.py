@@ -25,14 +25,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import SettingsCb
 from bot.handlers.permissions import may_manage
-from bot.i18n import resolve_language
-from bot.notify.digest import reschedule_digest
+from bot.handlers.services import Services
 from bot.notify.kinds import NoticeKind
-from bot.notify.render import clip
-from bot.services import Services
-from bot.timeutil import parse_hhmm, zone
+from bot.ui.callbacks import SettingsCb
+from bot.ui.clock import parse_hhmm, zone
+from bot.ui.i18n import resolve_language
+from bot.ui.text import clip
 from storage import Chat as ChatRecord
 
 __all__ = ["canonical_zone", "parse_quiet", "router"]
@@ -188,7 +187,7 @@ async def _save(services: Services, chat_id: int, changes: dict[str, Any]) -> No
     """Store the change; a new time zone also moves the next digest to the new local clock."""
     await services.chats.update(chat_id, **changes)
     if "timezone" in changes:
-        await reschedule_digest(services, chat_id)
+        await services.digest.reschedule(chat_id)
 
 
 def render_view(

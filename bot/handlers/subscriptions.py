@@ -18,25 +18,21 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.anilibria.errors import AniLibriaError
-from bot.anilibria.models import Title
-from bot.callbacks import CardCb, SubCb
+from bot.anilibria import AniLibriaError, format_ordinal
+from bot.handlers.cards import display_name
 from bot.handlers.catalogue import redraw_subscription_button
+from bot.handlers.lookup import TitleRef, fetch_title, parse_title_ref
 from bot.handlers.permissions import may_manage
-from bot.lookup import TitleRef, fetch_title, parse_title_ref
-from bot.notify.render import clip, title_url
-from bot.services import Services
+from bot.handlers.services import Services
+from bot.ui.callbacks import CardCb, SubCb
+from bot.ui.text import clip, title_label
 
-__all__ = ["router", "subscribe_to", "title_label"]
+__all__ = ["api_trouble", "router", "subscribe_to"]
 
 log = logging.getLogger(__name__)
 router = Router(name="subscriptions")
 
 LIST_LIMIT = 90  # keeps one /subscriptions message well inside 4096 characters
-
-
-def title_label(name_ru: str | None, name_en: str | None, fallback: str) -> str:
-    return clip(name_ru or name_en or fallback, 60)
 
 
 def api_trouble() -> str:
@@ -54,24 +50,19 @@ def _thread_of(message: Message) -> int | None:
     return message.message_thread_id if message.is_topic_message else None
 
 
-async def _remember(services: Services, title: Title) -> None:
-    """Store the title (its present episodes become the baseline) before following it."""
-    await services.matcher.on_title_snapshot(title)
-
-
 async def subscribe_to(message: Message, services: Services, ref: TitleRef) -> None:
     """Follow the title an id or code names, in this chat (and this forum topic)."""
     try:
-        title = await fetch_title(services.client, ref)
+        title = await fetch_title(services.catalogue, ref)
     except AniLibriaError:
         await message.answer(api_trouble())
         return
     if title is None:
         await message.answer(_("I could not find that title."))
         return
-    await _remember(services, title)
-    added = await services.subscriptions.add(message.chat.id, title.id, _thread_of(message))
-    name = html.escape(title_label(title.names.ru, title.names.en, title.code or str(title.id)))
+    # The title is stored (its present episodes are the baseline) with the subscription.
+    added = await services.matcher.follow(message.chat.id, title, _thread_of(message))
+    name = html.escape(display_name(title))
     text = (
         _("Subscribed to <b>{name}</b>. I will tell you when a new episode is out.")
         if added
@@ -81,7 +72,7 @@ async def subscribe_to(message: Message, services: Services, ref: TitleRef) -> N
         inline_keyboard=[
             [
                 InlineKeyboardButton(
-                    text=_("▶️ Watch"), url=title_url(services.site_url, title.code, title.id)
+                    text=_("▶️ Watch"), url=services.title_url(title.alias, title.id)
                 ),
                 InlineKeyboardButton(
                     text=_("🔕 Unsubscribe"),
@@ -95,9 +86,7 @@ async def subscribe_to(message: Message, services: Services, ref: TitleRef) -> N
 
 async def _offer_matches(message: Message, services: Services, text: str) -> None:
     try:
-        found = await services.client.search_titles(
-            search=text, limit=8, filter=["id", "code", "names", "season"]
-        )
+        found = await services.catalogue.search(text, limit=8)
     except AniLibriaError:
         await message.answer(api_trouble())
         return
@@ -110,8 +99,8 @@ async def _offer_matches(message: Message, services: Services, text: str) -> Non
         return
     rows = []
     for title in found:
-        year = title.season.year if title.season and title.season.year else ""
-        label = title_label(title.names.ru, title.names.en, title.code or str(title.id))
+        year = title.year or ""
+        label = display_name(title)
         rows.append(
             [
                 InlineKeyboardButton(
@@ -169,16 +158,16 @@ async def unsubscribe_command(
         await message.answer(_("This chat does not follow that title. See /subscriptions."))
         return
     record = await services.titles.get(title_id)
-    name = record.name_ru or record.name_en or record.code if record else None
-    await message.answer(
-        _("Unsubscribed from <b>{name}</b>.").format(
-            name=html.escape(clip(name or str(title_id), 100))
-        )
+    name = (
+        title_label(record.name_ru, record.name_en, record.code or str(title_id), 100)
+        if record
+        else str(title_id)
     )
+    await message.answer(_("Unsubscribed from <b>{name}</b>.").format(name=html.escape(name)))
 
 
 def _subscriptions_view(
-    followed: list[tuple[int, str, int | None, int | None]],
+    followed: list[tuple[int, str, float | None, int | None]],
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if not followed:
         return (
@@ -194,7 +183,7 @@ def _subscriptions_view(
     ]
     rows = []
     for title_id, label, last, total in followed[:LIST_LIMIT]:
-        progress = f" — {last or 0}/{total or '?'}"
+        progress = f" — {format_ordinal(last or 0)}/{total or '?'}"
         lines.append(f"• {html.escape(label)}{progress}")
         rows.append(
             [
@@ -213,7 +202,7 @@ def _subscriptions_view(
 
 async def _followed(
     services: Services, chat_id: int
-) -> list[tuple[int, str, int | None, int | None]]:
+) -> list[tuple[int, str, float | None, int | None]]:
     return [
         (
             item.title_id,
@@ -247,16 +236,15 @@ async def subscription_button(
     chat_id = message.chat.id
     if callback_data.on:
         try:
-            title = await fetch_title(services.client, TitleRef(title_id=callback_data.title_id))
+            title = await fetch_title(services.catalogue, TitleRef(title_id=callback_data.title_id))
         except AniLibriaError:
             await query.answer(api_trouble(), show_alert=True)
             return
         if title is None:
             await query.answer(_("I could not find that title."), show_alert=True)
             return
-        await _remember(services, title)
         thread = message.message_thread_id if message.is_topic_message else None
-        await services.subscriptions.add(chat_id, title.id, thread)
+        await services.matcher.follow(chat_id, title, thread)
         await query.answer(_("Subscribed."))
     else:
         removed = await services.subscriptions.remove(chat_id, callback_data.title_id)

@@ -20,16 +20,16 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
 
-from bot.anilibria.models import ScheduleDay
-from bot.i18n import resolve_language
+from bot.anilibria import ScheduleDay
 from bot.notify.digest_compose import NEW_TITLES_SHOWN, DigestComposer, DigestSnapshot
 from bot.notify.digest_schedule import LATE_LIMIT, format_hhmm, local_date, next_due, parse_date
-from bot.timeutil import parse_hhmm, zone
+from bot.ui.clock import parse_hhmm, zone
+from bot.ui.i18n import resolve_language
+from bot.ui.text import TitleLinks
 from storage import (
     Chat,
     ChatRepo,
@@ -41,17 +41,7 @@ from storage import (
     StateRepo,
 )
 
-if TYPE_CHECKING:
-    from bot.services import Services
-
-__all__ = [
-    "BASELINE_KEY",
-    "DigestScheduler",
-    "build_digest",
-    "digest_scheduler",
-    "message_keys",
-    "reschedule_digest",
-]
+__all__ = ["BASELINE_KEY", "DigestScheduler", "message_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +50,6 @@ DAY = 86400
 PAGE = 2000  # chats per transaction
 CHECK_SECONDS = 30.0
 SCHEDULE_TTL = 600.0  # one getSchedule serves every run within ten minutes
-SCHEDULE_FIELDS = ["id", "code", "names", "season", "status"]
 
 ScheduleFetcher = Callable[[], Awaitable[list[ScheduleDay]]]
 
@@ -81,7 +70,7 @@ class DigestScheduler:
         i18n: I18n,
         fetch_schedule: ScheduleFetcher,
         *,
-        site_url: str,
+        links: TitleLinks,
         default_language: str,
         default_timezone: str,
         on_queued: Callable[[], None] | None = None,
@@ -94,7 +83,7 @@ class DigestScheduler:
         self.state = state
         self.i18n = i18n
         self.fetch_schedule = fetch_schedule
-        self.site_url = site_url
+        self.links = links
         self.default_language = default_language
         self.default_timezone = default_timezone
         self.on_queued = on_queued
@@ -157,7 +146,7 @@ class DigestScheduler:
         if not page:
             return 0
         started = time.monotonic()
-        composer = DigestComposer(await self.snapshot(now), self.site_url)
+        composer = DigestComposer(await self.snapshot(now), self.links)
         chats = queued = 0
         while page:
             turns = await self._turns(page, composer, now)
@@ -279,14 +268,14 @@ class DigestScheduler:
         listed = [
             DigestTitle(
                 id=title.id,
-                code=title.code,
-                name_ru=title.names.ru,
-                name_en=title.names.en,
+                code=title.alias,
+                name_ru=title.names.main,
+                name_en=title.names.english,
                 week_day=day.day,
-                status_code=title.status.code if title.status else None,
+                status_code=int(title.status) if title.status is not None else None,
             )
             for day in days
-            for title in day.list
+            for title in day.titles
         ]
         scheduled = _by_weekday(listed)
         self._schedule_cache = (now, scheduled, listed)
@@ -297,7 +286,7 @@ class DigestScheduler:
     async def preview(self, chat: Chat, language: str) -> list[str]:
         """Today's digest for `chat` as it would be now; never empty."""
         now = int(self._clock())
-        composer = DigestComposer(await self.snapshot(now), self.site_url)
+        composer = DigestComposer(await self.snapshot(now), self.links)
         followed = await self.repo.followed_among([chat.id], composer.snapshot.interesting)
         day = local_date(now, zone(chat.timezone, self.default_timezone))
         with self.i18n.context(), self.i18n.use_locale(language):
@@ -337,42 +326,3 @@ def _by_weekday(titles: Sequence[DigestTitle]) -> dict[int, frozenset[int]]:
         if title.week_day is not None and 0 <= title.week_day <= 6:
             days[title.week_day].add(title.id)
     return {day: frozenset(ids) for day, ids in days.items()}
-
-
-def build_digest(services: Services) -> DigestScheduler:
-    """The scheduler wired to the app's parts; kept in services.extras["digest"]."""
-    client = services.client
-    settings = services.settings
-
-    async def fetch_schedule() -> list[ScheduleDay]:
-        return await client.get_schedule(filter=SCHEDULE_FIELDS)
-
-    def wake_sender() -> None:
-        if services.sender is not None:
-            services.sender.wake()
-
-    scheduler = DigestScheduler(
-        DigestRepo(services.db),
-        services.chats,
-        services.state,
-        services.i18n,
-        fetch_schedule,
-        site_url=settings.anilibria_site_url,
-        default_language=settings.default_language,
-        default_timezone=settings.default_timezone,
-        on_queued=wake_sender,
-    )
-    services.extras["digest"] = scheduler
-    return scheduler
-
-
-def digest_scheduler(services: Services) -> DigestScheduler:
-    scheduler = services.extras.get("digest")
-    if isinstance(scheduler, DigestScheduler):
-        return scheduler
-    return build_digest(services)
-
-
-async def reschedule_digest(services: Services, chat_id: int) -> int | None:
-    """Call after a chat's timezone changed: its next digest moves to the new zone's clock."""
-    return await digest_scheduler(services).reschedule(chat_id)

@@ -19,7 +19,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from babel.dates import format_date
 
-from bot.notify.render import clip, title_url
+from bot.anilibria import format_ordinal
+from bot.ui.text import TitleLinks, title_label
 from storage import DigestTitle
 
 __all__ = [
@@ -43,7 +44,7 @@ class DigestSnapshot:
 
     now: int
     titles: Mapping[int, DigestTitle]
-    released: Mapping[int, tuple[int, ...]]  # title -> episodes announced in the last day
+    released: Mapping[int, tuple[float, ...]]  # title -> episodes announced in the last day
     finished: frozenset[int]  # titles that finished in the last day
     scheduled: Mapping[int, frozenset[int]]  # weekday (0 = Monday) -> titles released that day
     new_titles: tuple[DigestTitle, ...] = ()  # the first few titles new to the bot
@@ -57,20 +58,25 @@ class DigestSnapshot:
         object.__setattr__(self, "interesting", frozenset(ids))
 
 
-def episode_ranges(episodes: Iterable[int]) -> str:
-    """[1, 2, 3, 5] -> '1–3, 5'."""
+def episode_ranges(episodes: Iterable[float]) -> str:
+    """[1, 2, 3, 5] -> '1–3, 5'; a fractional episode stands alone: [12, 12.5] -> '12, 12.5'."""
     ordered = sorted(set(episodes))
     runs: list[str] = []
-    start = previous = None
+    start: float | None = None
+    previous: float | None = None
+
+    def close() -> None:
+        if start is not None and previous is not None:
+            first, last = format_ordinal(start), format_ordinal(previous)
+            runs.append(first if start == previous else f"{first}–{last}")
+
     for episode in ordered:
-        if previous is not None and episode == previous + 1:
+        if previous is not None and episode == previous + 1 and float(episode).is_integer():
             previous = episode
             continue
-        if start is not None:
-            runs.append(str(start) if start == previous else f"{start}–{previous}")
+        close()
         start = previous = episode
-    if start is not None:
-        runs.append(str(start) if start == previous else f"{start}–{previous}")
+    close()
     return ", ".join(runs)
 
 
@@ -98,9 +104,9 @@ def pack_lines(lines: Iterable[str], limit: int = PART_LIMIT) -> list[str]:
 class DigestComposer:
     """Digests for one run: one snapshot, line caches per language."""
 
-    def __init__(self, snapshot: DigestSnapshot, site_url: str) -> None:
+    def __init__(self, snapshot: DigestSnapshot, links: TitleLinks) -> None:
         self.snapshot = snapshot
-        self.site_url = site_url
+        self.links = links
         self._lines: dict[tuple[str, str, int], str] = {}
         self._names: dict[tuple[str, int], str] = {}
         self._texts: dict[tuple[str, str, dt.date], str] = {}
@@ -146,14 +152,11 @@ class DigestComposer:
             title = self.snapshot.titles.get(title_id)
             if title is None:
                 name = f"#{title_id}"
-            else:
-                first, second = (
-                    (title.name_en, title.name_ru)
-                    if language == "en"
-                    else (title.name_ru, title.name_en)
+            else:  # compose runs in the chat's language: the helper picks by it
+                name = title_label(
+                    title.name_ru, title.name_en, title.code or f"#{title_id}", _NAME_LIMIT
                 )
-                name = first or second or title.code or f"#{title_id}"
-            name = self._names[key] = clip(name, _NAME_LIMIT)
+            self._names[key] = name
         return name
 
     def _by_name(self, language: str, title_ids: Iterable[int]) -> list[int]:
@@ -162,7 +165,7 @@ class DigestComposer:
     def _link(self, language: str, title_id: int) -> str:
         title = self.snapshot.titles.get(title_id)
         name = html.escape(self._name(language, title_id))
-        url = title_url(self.site_url, title.code if title else None, title_id)
+        url = self.links(title.code if title else None, title_id)
         if len(url) > _URL_LIMIT:
             return f"<b>{name}</b>"
         return f'<a href="{html.escape(url)}">{name}</a>'
@@ -245,7 +248,4 @@ class DigestComposer:
 
     @staticmethod
     def _new_name(language: str, title: DigestTitle) -> str:
-        first, second = (
-            (title.name_en, title.name_ru) if language == "en" else (title.name_ru, title.name_en)
-        )
-        return clip(first or second or title.code or f"#{title.id}", 60)
+        return title_label(title.name_ru, title.name_en, title.code or f"#{title.id}", 60)

@@ -1,9 +1,21 @@
-"""Who gets what, for each event.
+"""Who gets what, for each change the news feed hands over.
 
-Every event is handled in one SQLite transaction that (1) updates the local copy of the title,
-(2) decides what is news against the title's high-water mark and the hashes already seen, and
-(3) writes the outbox rows. A crash before the commit loses nothing (the event is handled again
-by the catch-up); after it, the sender has the rows.
+Every change is handled in one SQLite transaction that (1) updates the local copy of the title,
+(2) decides what is news against what the bot has already seen, and (3) writes the outbox rows.
+A crash before the commit loses nothing (the feed hands the change over again: v2's catch-up,
+v1's mark); after it, the sender has the rows.
+
+What is a new episode:
+
+* An episode the API keys by its own id (v1: a UUID) is news when its id was not seen playable
+  before, it is playable now, and no playable episode of the same ordinal was seen or announced:
+  a new id for a known ordinal is a re-upload. On a title whose ids were never recorded (a
+  database made under v2) it must also be above the title's high-water mark.
+* An episode keyed by number only (v2) is news when it is above the high-water mark: the newest
+  episode announced, or present when the bot first saw the title.
+* The first sight of a title, and a snapshot marked ``baseline``, announce nothing.
+
+Several new episodes of one title make one notice that names the range.
 """
 
 from __future__ import annotations
@@ -17,50 +29,61 @@ from typing import Any
 
 import aiosqlite
 
-from bot.anilibria.events import PlaylistUpdate, TitleUpdate, TorrentUpdate
-from bot.anilibria.models import Title, Torrents
+from bot.anilibria import (
+    Change,
+    Episode,
+    EpisodesReleased,
+    Title,
+    TitleStatus,
+    Torrent,
+    TorrentsChanged,
+    format_ordinal,
+)
 from bot.notify.kinds import NoticeKind
-from storage import Database, Outbox, Priority, TitleRecord, TitleRepo
+from storage import Database, Outbox, Priority, SubscriptionRepo, TitleRecord, TitleRepo
 
 __all__ = ["Matcher", "record_from_title", "torrent_signature"]
 
 log = logging.getLogger(__name__)
 
 
-def torrent_signature(torrents: Torrents | None) -> dict[str, dict[str, Any]] | None:
-    """Torrents as {"quality|series": {...}}: a swap of the same quality and range is no news."""
+def torrent_signature(torrents: Iterable[Torrent] | None) -> dict[str, dict[str, Any]] | None:
+    """Torrents as {"quality|episodes": {...}}: a re-upload of the same quality and range (a
+    new hash, even a new id) is no news; a new quality or a longer range is."""
     if torrents is None:
         return None
-    signature: dict[str, dict[str, Any]] = {}
-    for torrent in torrents.list:
-        quality = torrent.quality.string if torrent.quality else None
-        series = torrent.series.string if torrent.series else None
-        signature[f"{quality}|{series}"] = {
-            "quality": quality,
-            "series": series,
-            "size": torrent.total_size,
+    return {
+        f"{torrent.quality}|{torrent.episodes}": {
+            "quality": torrent.quality,
+            "series": torrent.episodes,
+            "size": torrent.size,
         }
-    return signature
+        for torrent in torrents
+    }
+
+
+def _playable_max(episodes: Iterable[Episode]) -> float | None:
+    return max((e.ordinal for e in episodes if e.playable), default=None)
 
 
 def record_from_title(title: Title) -> TitleRecord:
-    player = title.player
-    posters = title.posters
-    medium = posters.medium.url if posters and posters.medium and posters.medium.url else None
     signature = torrent_signature(title.torrents)
+    last = title.last_episode
+    if title.episodes is not None:
+        last = _playable_max(title.episodes) or last
     return TitleRecord(
         id=title.id,
-        code=title.code,
-        name_ru=title.names.ru,
-        name_en=title.names.en,
-        poster=medium or (posters.best_url if posters else None),
-        status_code=title.status.code if title.status else None,
-        announce=title.announce,
-        week_day=title.season.week_day if title.season else None,
-        episodes_total=title.type.series if title.type else None,
-        last_episode=player.last_episode if player else None,
+        code=title.alias,
+        name_ru=title.names.main,
+        name_en=title.names.english,
+        poster=title.poster,
+        status_code=int(title.status) if title.status is not None else None,
+        announce=title.announcement,
+        week_day=title.publish_day,
+        episodes_total=title.episodes_total,
+        last_episode=last,
         torrents=None if signature is None else json.dumps(signature, ensure_ascii=False),
-        updated=title.updated,
+        updated=title.updated_at,
     )
 
 
@@ -84,6 +107,10 @@ def _names_payload(record: TitleRecord) -> dict[str, Any]:
     }
 
 
+def _keyed(episodes: Iterable[Episode]) -> list[tuple[str, float, bool]]:
+    return [(e.id, e.ordinal, e.playable) for e in episodes if e.id is not None]
+
+
 class Matcher:
     def __init__(self, db: Database, *, on_queued: Callable[[int], None] | None = None) -> None:
         self.db = db
@@ -94,76 +121,89 @@ class Matcher:
             self.on_queued(count)
         return count
 
-    async def handle(self, event: object) -> int:
-        """Dispatch one parsed event; returns how many outbox rows it queued."""
-        if isinstance(event, PlaylistUpdate):
-            return await self.on_playlist_update(event)
-        if isinstance(event, TitleUpdate):
-            return await self.on_title_update(event)
-        if isinstance(event, TorrentUpdate):
-            return await self.on_torrent_update(event)
-        return 0  # encode progress and the like: interesting, but not news
-
-    # -- events ----------------------------------------------------------------------------
-
-    async def on_playlist_update(self, event: PlaylistUpdate) -> int:
-        present: set[int] = set(event.player.playlist) if event.player else set()
-        if event.episode is not None:
-            present.add(event.episode)
+    async def handle(self, change: Change) -> int:
+        """Handle one change of the news feed; returns how many outbox rows it queued."""
+        if isinstance(change, EpisodesReleased):
+            return await self.on_episodes(change)
+        if isinstance(change, TorrentsChanged):
+            return await self.on_torrents(change)
         async with self.db.transaction() as conn:
-            record = await TitleRepo.load_in(conn, event.title_id)
+            if not await _first_time(conn, change.dedupe):
+                return 0
+            # v2's catch-up watermark is not moved from here: a socket event says nothing about
+            # the other titles, and a pass that failed must start again where it was.
+            queued = await self._snapshot(conn, change.title, baseline=change.baseline)
+        return self._queued(queued)
+
+    async def follow(self, chat_id: int, title: Title, thread_id: int | None) -> bool:
+        """Store the title and subscribe the chat in one transaction (an episode between the
+        two would be missed); True when the subscription is new."""
+        async with self.db.transaction() as conn:
+            queued = await self._snapshot(conn, title, baseline=False)
+            added = await SubscriptionRepo.add_in(conn, chat_id, title.id, thread_id)
+        self._queued(queued)
+        return added
+
+    async def remember(self, titles: Iterable[Title]) -> int:
+        """Store titles the bot was shown (favorites): the same rules as any snapshot."""
+        queued = 0
+        for title in titles:
+            async with self.db.transaction() as conn:
+                queued += await self._snapshot(conn, title, baseline=False)
+        return self._queued(queued)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    async def on_episodes(self, change: EpisodesReleased) -> int:
+        ordinals = [e.ordinal for e in change.episodes if e.playable]
+        async with self.db.transaction() as conn:
+            record = await TitleRepo.load_in(conn, change.title_id)
             if record is None:
                 # Nobody follows a title the bot has never stored (subscribing stores it), so
                 # its present episodes only become the baseline.
-                baseline = max(present, default=0)
+                baseline = max(ordinals, default=0)
                 await TitleRepo.save_in(
-                    conn, TitleRecord(id=event.title_id, last_episode=baseline or None)
+                    conn, TitleRecord(id=change.title_id, last_episode=baseline or None)
                 )
+                await TitleRepo.remember_episodes_in(conn, change.title_id, _keyed(change.episodes))
                 return 0
-            if event.reupload:
+            if change.reupload:
                 return 0
-            queued = await self._announce(conn, record, present)
+            new = await self._new_ordinals(conn, record, change.episodes)
+            queued = await self._announce(conn, record, new)
         return self._queued(queued)
 
-    async def on_title_update(self, event: TitleUpdate) -> int:
+    async def on_torrents(self, change: TorrentsChanged) -> int:
         async with self.db.transaction() as conn:
-            if not await _first_time(conn, event.hash):
+            if not await _first_time(conn, change.dedupe):
                 return 0
-            # The catch-up watermark is not moved from here: a socket event says nothing about
-            # the other titles, and a pass that failed must start again where it was.
-            queued = await self._snapshot(conn, event.title)
-        return self._queued(queued)
-
-    async def on_torrent_update(self, event: TorrentUpdate) -> int:
-        if event.torrents is None:
-            return 0
-        async with self.db.transaction() as conn:
-            if not await _first_time(conn, event.hash):
-                return 0
-            record = await TitleRepo.load_in(conn, event.title_id)
+            record = await TitleRepo.load_in(conn, change.title_id)
             if record is None:
                 return 0
-            queued = await self._torrent_news(conn, record, torrent_signature(event.torrents))
-        return self._queued(queued)
-
-    async def on_title_snapshot(self, title: Title) -> int:
-        """A title as REST returned it (catch-up, refresh): the same rules as a title_update."""
-        async with self.db.transaction() as conn:
-            queued = await self._snapshot(conn, title)
+            queued = await self._torrent_news(conn, record, torrent_signature(change.torrents))
         return self._queued(queued)
 
     # -- rules -----------------------------------------------------------------------------
 
-    async def _snapshot(self, conn: aiosqlite.Connection, title: Title) -> int:
+    async def _snapshot(self, conn: aiosqlite.Connection, title: Title, *, baseline: bool) -> int:
         fresh = record_from_title(title)
         old = await TitleRepo.load_in(conn, title.id)
+        if baseline and old is not None and fresh.last_episode is not None:
+            await TitleRepo.raise_high_water(conn, title.id, fresh.last_episode)
         stored = await TitleRepo.save_in(conn, fresh)
-        if old is None:
-            return 0  # first sight: the baseline, not news
+        if old is None or baseline:
+            # First sight, or a state to compare with later: remember it, announce nothing.
+            if title.episodes is not None:
+                await TitleRepo.remember_episodes_in(conn, title.id, _keyed(title.episodes))
+            return 0
         queued = 0
-        if title.player is not None:
-            queued += await self._announce(conn, stored, set(title.player.playlist))
-        if fresh.status_code == 2 and old.status_code not in (2, None):
+        if title.episodes is not None:
+            new = await self._new_ordinals(conn, stored, title.episodes)
+            queued += await self._announce(conn, stored, new)
+        if fresh.status_code == TitleStatus.FINISHED and old.status_code not in (
+            TitleStatus.FINISHED,
+            None,
+        ):
             await TitleRepo.set_finished(conn, title.id, int(time.time()))
             queued += await Outbox.enqueue_for_followers(
                 conn,
@@ -191,11 +231,36 @@ class Matcher:
             )
         return queued
 
+    async def _new_ordinals(
+        self, conn: aiosqlite.Connection, record: TitleRecord, episodes: Iterable[Episode]
+    ) -> list[float]:
+        """The ordinals among `episodes` that are news (see the module's docstring), and the
+        episodes remembered by id."""
+        episodes = list(episodes)
+        new = {
+            e.ordinal
+            for e in episodes
+            if e.id is None and e.playable and e.ordinal > record.high_water
+        }
+        keyed = _keyed(episodes)
+        if keyed:
+            known = await TitleRepo.known_episodes_in(conn, record.id)
+            announced = await TitleRepo.announced_in(conn, record.id)
+            told = announced | {k.ordinal for k in known.values() if k.playable}
+            for key, ordinal, playable in keyed:
+                before = known.get(key)
+                newly_playable = playable and (before is None or not before.playable)
+                if not newly_playable or ordinal in told:
+                    continue
+                if known or ordinal > record.high_water:
+                    new.add(ordinal)
+            await TitleRepo.remember_episodes_in(conn, record.id, keyed)
+        return sorted(new)
+
     async def _announce(
-        self, conn: aiosqlite.Connection, record: TitleRecord, present: Iterable[int]
+        self, conn: aiosqlite.Connection, record: TitleRecord, new: list[float]
     ) -> int:
-        """Episodes above the high-water mark are news: one notice naming the range."""
-        new = sorted(episode for episode in present if episode > record.high_water)
+        """One notice naming the range of the new episodes."""
         if not new:
             return 0
         first, last = new[0], new[-1]
@@ -219,13 +284,18 @@ class Matcher:
                 **_names_payload(record),
                 "first": first,
                 "last": last,
+                "count": len(new),
                 "detected_at": time.time(),
             },
-            dedupe_key=f"ep:{record.id}:{last}",
+            dedupe_key=f"ep:{record.id}:{format_ordinal(last)}",
             priority=Priority.EPISODE,
         )
         log.info(
-            "title %s: episodes %s-%s are news, %d notices queued", record.id, first, last, queued
+            "title %s: episodes %s-%s are news, %d notices queued",
+            record.id,
+            format_ordinal(first),
+            format_ordinal(last),
+            queued,
         )
         return queued
 

@@ -8,30 +8,28 @@ rendered in the chat's language at the moment it is sent.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
-from bot.callbacks import CardCb, SubCb
+from bot.anilibria import format_ordinal
+from bot.ui.callbacks import CardCb, SubCb
+from bot.ui.text import TEXT_LIMIT, TitleLinks, clip, title_names
 
 __all__ = [
-    "CAPTION_LIMIT",
-    "TEXT_LIMIT",
+    "EXPIRED_NOTICE_KIND",
     "Rendered",
-    "clip",
     "episode_range",
+    "expired_text",
     "render_episode_notice",
     "render_notice",
-    "title_names",
-    "title_url",
 ]
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
+EXPIRED_NOTICE_KIND = "session_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,46 +38,35 @@ class Rendered:
     keyboard: InlineKeyboardMarkup | None = None
 
 
-def clip(text: str, limit: int) -> str:
-    """Cut plain (not yet escaped) text to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+def _names(payload: Mapping[str, Any]) -> str:
+    fallback = payload.get("code") or f"#{payload.get('title_id', '?')}"
+    return title_names(payload.get("name_ru"), payload.get("name_en"), str(fallback))
 
 
-def title_url(site_url: str, code: str | None, title_id: int | None = None) -> str:
-    if code:
-        return f"{site_url.rstrip('/')}/release/{code}.html"
-    return f"{site_url.rstrip('/')}/release/{title_id}.html"
+def _url(links: TitleLinks, payload: Mapping[str, Any]) -> str:
+    return links(payload.get("code"), int(payload["title_id"]))
 
 
-def title_names(name_ru: str | None, name_en: str | None, code: str | None = None) -> str:
-    """The name in the reader's language in bold, the other beneath it; both escaped."""
-    first, second = (name_en, name_ru) if get_i18n().current_locale == "en" else (name_ru, name_en)
-    main = first or second or code or "?"
-    lines = [f"<b>{html.escape(clip(main, 300))}</b>"]
-    if second and second != main:
-        lines.append(f"<i>{html.escape(clip(second, 300))}</i>")
-    return "\n".join(lines)
-
-
-def episode_range(first: int, last: int) -> str:
+def episode_range(first: float, last: float, count: int | None = None) -> str:
+    """ "Episode 12 is out", "Episodes 11–12.5 are out (3 episodes)". `count` defaults to the
+    whole numbers from first to last (the notices written before fractional episodes)."""
     if first == last:
-        return _("Episode {n} is out").format(n=last)
-    count = last - first + 1
+        return _("Episode {n} is out").format(n=format_ordinal(last))
+    if count is None:
+        count = int(last) - int(first) + 1
     return ngettext(
         "Episodes {first}–{last} are out ({count} episode)",
         "Episodes {first}–{last} are out ({count} episodes)",
         count,
-    ).format(first=first, last=last, count=count)
+    ).format(first=format_ordinal(first), last=format_ordinal(last), count=count)
 
 
-def notice_keyboard(site_url: str, payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
+def notice_keyboard(links: TitleLinks, payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
     title_id = int(payload["title_id"])
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                InlineKeyboardButton(
-                    text=_("▶️ Watch"), url=title_url(site_url, payload.get("code"), title_id)
-                ),
+                InlineKeyboardButton(text=_("▶️ Watch"), url=_url(links, payload)),
                 InlineKeyboardButton(
                     text=_("ℹ️ Card"), callback_data=CardCb(title_id=title_id).pack()
                 ),
@@ -94,41 +81,41 @@ def notice_keyboard(site_url: str, payload: Mapping[str, Any]) -> InlineKeyboard
     )
 
 
-def _link(site_url: str, payload: Mapping[str, Any]) -> str:
-    url = html.escape(title_url(site_url, payload.get("code"), payload.get("title_id")))
+def _link(links: TitleLinks, payload: Mapping[str, Any]) -> str:
+    url = html.escape(_url(links, payload))
     label = _("Watch on AniLibria")  # outside the f-string: Babel's extractor cannot see inside
     return f'<a href="{url}">{label}</a>'
 
 
-def render_episode_notice(payload: Mapping[str, Any], site_url: str) -> Rendered:
-    first, last = int(payload["first"]), int(payload["last"])
+def render_episode_notice(payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
+    first, last = float(payload["first"]), float(payload["last"])
+    count = payload.get("count")
     text = "\n".join(
         [
-            "🎬 "
-            + title_names(payload.get("name_ru"), payload.get("name_en"), payload.get("code")),
+            "🎬 " + _names(payload),
             "",
-            episode_range(first, last),
-            _link(site_url, payload),
+            episode_range(first, last, int(count) if isinstance(count, int) else None),
+            _link(links, payload),
         ]
     )
-    return Rendered(text, notice_keyboard(site_url, payload))
+    return Rendered(text, notice_keyboard(links, payload))
 
 
-def _render_finished(payload: Mapping[str, Any], site_url: str) -> Rendered:
-    names = title_names(payload.get("name_ru"), payload.get("name_en"), payload.get("code"))
-    text = "\n".join(["🏁 " + names, "", _("The series is finished."), _link(site_url, payload)])
-    return Rendered(text, notice_keyboard(site_url, payload))
+def _render_finished(payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
+    names = _names(payload)
+    text = "\n".join(["🏁 " + names, "", _("The series is finished."), _link(links, payload)])
+    return Rendered(text, notice_keyboard(links, payload))
 
 
-def _render_announce(payload: Mapping[str, Any], site_url: str) -> Rendered:
-    names = title_names(payload.get("name_ru"), payload.get("name_en"), payload.get("code"))
+def _render_announce(payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
+    names = _names(payload)
     announce = html.escape(clip(str(payload.get("announce") or ""), 1000))
     text = "\n".join(["📣 " + names, "", _("New announcement:") + f" {announce}"])
-    return Rendered(text, notice_keyboard(site_url, payload))
+    return Rendered(text, notice_keyboard(links, payload))
 
 
-def _render_torrent(payload: Mapping[str, Any], site_url: str) -> Rendered:
-    names = title_names(payload.get("name_ru"), payload.get("name_en"), payload.get("code"))
+def _render_torrent(payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
+    names = _names(payload)
     lines = ["💾 " + names, "", _("New torrent:")]
     for item in payload.get("torrents", [])[:10]:
         quality = html.escape(str(item.get("quality") or "?"))
@@ -136,30 +123,35 @@ def _render_torrent(payload: Mapping[str, Any], site_url: str) -> Rendered:
         size = item.get("size")
         size_text = f", {int(size) / 2**30:.1f} GB" if isinstance(size, int | float) else ""
         lines.append(f"• {quality} [{series}]{size_text}")
-    return Rendered("\n".join(lines), notice_keyboard(site_url, payload))
+    return Rendered("\n".join(lines), notice_keyboard(links, payload))
 
 
-def _render_text(payload: Mapping[str, Any], site_url: str) -> Rendered:
+def _render_text(payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
     # Pre-rendered HTML the bot wrote itself (digests compose their own text).
     return Rendered(str(payload["html"])[:TEXT_LIMIT])
 
 
-_RENDERERS = {
+def expired_text() -> str:
+    return _(
+        "🔑 AniLibria no longer accepts the session I kept for you, so I have deleted it. "
+        "To use /favorites, /rss and favorites notices again, log in once more with /login."
+    )
+
+
+def _render_expired(payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
+    return Rendered(expired_text())
+
+
+_RENDERERS: dict[str, Callable[[Mapping[str, Any], TitleLinks], Rendered]] = {
     "episode": render_episode_notice,
     "finished": _render_finished,
     "announce": _render_announce,
     "torrent": _render_torrent,
     "text": _render_text,
+    EXPIRED_NOTICE_KIND: _render_expired,
 }
 
 
-def render_notice(kind: str, payload: Mapping[str, Any], site_url: str) -> Rendered:
+def render_notice(kind: str, payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
     """Raises KeyError for an unknown kind: the sender parks such a row."""
-    return _RENDERERS[kind](payload, site_url)
-
-
-def register_renderer(
-    kind: str, renderer: Any
-) -> None:  # pragma: no cover - used by features that compose their own notices
-    """Let a feature (the digest) add a notice kind without this module knowing it."""
-    _RENDERERS[kind] = renderer
+    return _RENDERERS[kind](payload, links)

@@ -28,10 +28,11 @@ from aiogram.exceptions import (
 from aiogram.types import LinkPreviewOptions
 from aiogram.utils.i18n import I18n
 
-from bot.i18n import resolve_language
 from bot.notify.limiter import SendLimiter
 from bot.notify.render import render_notice
-from bot.timeutil import is_quiet, zone
+from bot.ui.clock import is_quiet, zone
+from bot.ui.i18n import resolve_language
+from bot.ui.text import TitleLinks
 from storage import ChatRepo, Outbox, OutboxItem
 
 __all__ = ["MAX_ATTEMPTS", "Sender"]
@@ -56,7 +57,7 @@ class Sender:
         limiter: SendLimiter,
         i18n: I18n,
         *,
-        site_url: str,
+        links: TitleLinks,
         default_language: str,
         default_timezone: str,
         workers: int = 8,
@@ -67,7 +68,7 @@ class Sender:
         self.chats = chats
         self.limiter = limiter
         self.i18n = i18n
-        self.site_url = site_url
+        self.links = links
         self.default_language = default_language
         self.default_timezone = default_timezone
         self.workers = workers
@@ -166,7 +167,7 @@ class Sender:
         language = resolve_language(item.language, item.seen_language, self.default_language)
         try:
             with self.i18n.context(), self.i18n.use_locale(language):
-                rendered = render_notice(item.kind, item.payload, self.site_url)
+                rendered = render_notice(item.kind, item.payload, self.links)
         except (KeyError, ValueError, TypeError) as exc:
             log.error("sender: cannot render row %s (%s): %r", item.id, item.kind, exc)
             await self.outbox.park(item.id, f"render: {exc!r}")

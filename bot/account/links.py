@@ -12,49 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from aiogram.utils.i18n import gettext as _
-
-from bot.anilibria.client import AniLibriaClient
-from bot.anilibria.errors import AniLibriaError, UnauthorizedError
-from bot.anilibria.models import Title
+from bot.anilibria import Account, AniLibriaError, Title, UnauthorizedError
 from bot.crypto import SessionVault, VaultError
 from bot.logs import add_secret
 from bot.notify.matcher import Matcher
-from bot.notify.render import Rendered, register_renderer
-from bot.services import Services
-from storage import AccountRepo
+from bot.notify.render import EXPIRED_NOTICE_KIND
+from storage import SessionRepo
 
-__all__ = [
-    "EXPIRED_NOTICE_KIND",
-    "Accounts",
-    "LinkedSession",
-    "SessionExpired",
-    "accounts_of",
-    "expired_text",
-]
+__all__ = ["Accounts", "LinkedSession", "SessionExpired"]
 
 log = logging.getLogger(__name__)
 
-EXPIRED_NOTICE_KIND = "session_expired"
 T = TypeVar("T")
-
-
-def expired_text() -> str:
-    return _(
-        "🔑 AniLibria no longer accepts the session I kept for you, so I have deleted it. "
-        "To use /favorites, /rss and favorites notices again, log in once more with /login."
-    )
-
-
-def _render_expired(payload: Mapping[str, Any], site_url: str) -> Rendered:
-    return Rendered(expired_text())
-
-
-register_renderer(EXPIRED_NOTICE_KIND, _render_expired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +47,9 @@ class SessionExpired(Exception):
 class Accounts:
     def __init__(
         self,
-        repo: AccountRepo,
+        repo: SessionRepo,
         vault: SessionVault,
-        client: AniLibriaClient,
+        api: Account,
         matcher: Matcher,
         *,
         wake_sender: Callable[[], None] | None = None,
@@ -84,7 +57,7 @@ class Accounts:
     ) -> None:
         self.repo = repo
         self.vault = vault
-        self.client = client
+        self.api = api
         self.matcher = matcher
         self.wake_sender = wake_sender
         self._clock = clock
@@ -157,7 +130,7 @@ class Accounts:
     async def validate(self, session: str) -> list[Title]:
         """A pasted session is kept only if the API accepts it (raises UnauthorizedError)."""
         self._learned(session)
-        return await self.client.get_favorites(session, limit=-1)
+        return await self.api.favorites(session)
 
     # -- favorites -----------------------------------------------------------------------------
 
@@ -166,23 +139,19 @@ class Accounts:
 
     async def store_favorites(self, user_id: int, titles: list[Title]) -> None:
         """Keep the titles (first sight is the baseline) and mirror the ids for the matcher."""
-        for title in titles:
-            await self.matcher.on_title_snapshot(title)
+        await self.matcher.remember(titles)
         await self.repo.replace_favorites(user_id, [title.id for title in titles])
         self._refreshed_at[user_id] = self._clock()
 
     async def refresh_favorites(self, linked: LinkedSession) -> list[Title]:
         async with self._lock(linked.user_id):
-            titles = await self.call(
-                linked, lambda session: self.client.get_favorites(session, limit=-1)
-            )
+            titles = await self.call(linked, self.api.favorites)
             await self.store_favorites(linked.user_id, titles)
         return titles
 
     async def set_favorite(self, linked: LinkedSession, title_id: int, add: bool) -> None:
-        """addFavorite / delFavorite, then the mirror is refreshed from the API's answer."""
-        method = self.client.add_favorite if add else self.client.del_favorite
-        await self.call(linked, lambda session: method(session, title_id))
+        """Add or remove, then the mirror is refreshed from the API's answer."""
+        await self.call(linked, lambda token: self.api.set_favorite(token, title_id, add))
         try:
             await self.refresh_favorites(linked)
         except AniLibriaError as exc:  # the change is made; the mirror catches up later
@@ -219,11 +188,3 @@ class Accounts:
                 continue
             done += 1
         return done
-
-
-def accounts_of(services: Services) -> Accounts:
-    """The Accounts object app.py put into ``services.extras["accounts"]``."""
-    accounts = services.extras.get("accounts")
-    if not isinstance(accounts, Accounts):
-        raise RuntimeError("accounts are not wired (services.extras['accounts'])")
-    return accounts

@@ -24,8 +24,6 @@ from typing import Any, Self, TypeVar
 import httpx
 from pydantic import TypeAdapter
 
-from bot.anilibria import _params as p
-from bot.anilibria._params import DescriptionType, Include, PlaylistType, RssType, SeedSortBy
 from bot.anilibria.errors import (
     ApiError,
     ResponseShapeError,
@@ -33,7 +31,9 @@ from bot.anilibria.errors import (
     TransportError,
     redact,
 )
-from bot.anilibria.models import (
+from bot.anilibria.v2 import _params as p
+from bot.anilibria.v2._params import DescriptionType, Include, PlaylistType, RssType, SeedSortBy
+from bot.anilibria.v2.models import (
     FavoriteResult,
     FeedItem,
     LoginResult,

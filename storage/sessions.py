@@ -1,4 +1,4 @@
-"""Linked AniLibria accounts (sessions arrive here already encrypted) and mirrored favorites.
+"""Sessions of linked AniLibria accounts (sealed before they come here), mirrored favorites.
 
 The session is a password-equivalent: this module only ever sees the ciphertext the bot's vault
 made of it. The favorites mirror exists so that the matcher can find "chats following a user's
@@ -7,6 +7,7 @@ favorites" inside its own transaction, without an API call per event.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from storage.db import Database
 from storage.outbox import Outbox, Priority
 
-__all__ = ["AccountRepo", "StoredSession"]
+__all__ = ["SessionRepo", "StoredSession"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,7 @@ class StoredSession:
         return f"StoredSession(user_id={self.user_id}, login={self.login!r})"
 
 
-class AccountRepo:
+class SessionRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -40,6 +41,17 @@ class AccountRepo:
             (user_id, ciphertext, login, int(time.time())),
         )
 
+    async def device_id(self, user_id: int) -> str:
+        """The user's login device id (made once, then kept): what v1's one-time codes need."""
+        await self.db.execute(
+            "INSERT OR IGNORE INTO login_devices (user_id, device_id, created_at) VALUES (?, ?, ?)",
+            (user_id, f"tg-bot-{secrets.token_hex(12)}", int(time.time())),
+        )
+        value = await self.db.scalar(
+            "SELECT device_id FROM login_devices WHERE user_id = ?", (user_id,)
+        )
+        return str(value)
+
     async def get(self, user_id: int) -> StoredSession | None:
         row = await self.db.fetchone(
             "SELECT user_id, ciphertext, login FROM sessions WHERE user_id = ?", (user_id,)
@@ -50,6 +62,7 @@ class AccountRepo:
         """Forget the session and its favorites; chats following them stop doing so."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            await conn.execute("DELETE FROM login_devices WHERE user_id = ?", (user_id,))
             await conn.execute(
                 "UPDATE chats SET follow_favorites_of = NULL WHERE follow_favorites_of = ?",
                 (user_id,),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.anilibria.client import AniLibriaClient
-from bot.anilibria.errors import NotFoundError
-from bot.anilibria.models import Title
+from bot.anilibria import Catalogue, Title
 
-__all__ = ["TitleRef", "fetch_title", "parse_title_ref"]
+__all__ = ["MAX_QUERY", "TitleRef", "fetch_title", "parse_title_ref"]
 
-_URL = re.compile(r"^(?:https?://)?[^/\s]+/release/([A-Za-z0-9_\-]+)(?:\.html)?/?(?:[?#]\S*)?$")
+# v2: https://www.anilibria.tv/release/CODE.html; v1: https://aniliberty.top/anime/releases/
+# release/ALIAS (optionally /episodes). Any host: the code or alias is what counts.
+_URL = re.compile(
+    r"^(?:https?://)?[^/\s]+/(?:anime/releases/)?release/([A-Za-z0-9_\-]+)(?:\.html)?"
+    r"(?:/episodes)?/?(?:[?#]\S*)?$"
+)
 _CODE = re.compile(r"^[a-z0-9][a-z0-9\-_]{0,127}$")
 MAX_QUERY = 200
 
@@ -32,19 +35,19 @@ def parse_title_ref(raw: str) -> TitleRef | None:
         return TitleRef(title_id=int(text))
     match = _URL.match(text)
     if match:
-        return TitleRef(code=match.group(1).lower())
+        slug = match.group(1)
+        if slug.isdigit() and len(slug) < 10:  # v1 links also name a release by its id
+            return TitleRef(title_id=int(slug))
+        return TitleRef(code=slug.lower())
     if _CODE.match(text) and "-" in text:
         return TitleRef(code=text)
     return TitleRef(text=text[:MAX_QUERY])
 
 
-async def fetch_title(client: AniLibriaClient, ref: TitleRef) -> Title | None:
+async def fetch_title(catalogue: Catalogue, ref: TitleRef) -> Title | None:
     """The title an id or code names, or None when the API does not know it."""
-    try:
-        if ref.title_id is not None:
-            return await client.get_title(id=ref.title_id)
-        if ref.code is not None:
-            return await client.get_title(code=ref.code)
-    except NotFoundError:
-        return None
+    if ref.title_id is not None:
+        return await catalogue.title(ref.title_id)
+    if ref.code is not None:
+        return await catalogue.title(ref.code)
     return None

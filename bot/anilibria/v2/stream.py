@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.protocol import State
 
-from bot.anilibria.events import (
+from bot.anilibria.v2.events import (
     ConnectionGreeting,
     ErrorFrame,
     Event,

@@ -14,6 +14,7 @@ __all__ = [
     "FavCb",
     "FollowFavCb",
     "ForgetCb",
+    "LoginCb",
     "PageCb",
     "RssCb",
     "ScheduleCb",
@@ -82,3 +83,9 @@ class RssCb(CallbackData, prefix="rss"):
     """Show the presser's personal feed link in another format: rss, atom or json."""
 
     kind: str
+
+
+class LoginCb(CallbackData, prefix="login"):
+    """/login's choices: a new one-time code ("code") or the password dialogue ("password")."""
+
+    action: str

@@ -16,7 +16,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import LANGUAGES
+from bot.ui.i18n import LANGUAGES
 
 __all__ = ["command_list", "set_commands"]
 

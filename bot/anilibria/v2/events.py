@@ -44,7 +44,7 @@ from typing import Any, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.anilibria.models import Episode, Player, Title, Torrents
+from bot.anilibria.v2.models import Episode, Player, Title, Torrents
 
 __all__ = [
     "EVENT_NAMES",

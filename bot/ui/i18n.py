@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po
 __all__ = ["LANGUAGES", "LOCALES_DIR", "PoI18n", "load_catalog", "resolve_language"]
 
 LANGUAGES = ("ru", "en")
-LOCALES_DIR = Path(__file__).parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
 
 
 def load_catalog(language_dir: Path, locale: str) -> Catalog:

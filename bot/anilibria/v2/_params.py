@@ -1,4 +1,4 @@
-"""Helpers of :mod:`bot.anilibria.client`: query parameters, URLs, cookie policy, body decoding."""
+"""Helpers of :mod:`bot.anilibria.v2.client`: query parameters, URLs, cookies, bodies."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from bot.anilibria.errors import (
     login_error,
     redact,
 )
-from bot.anilibria.models import LoginResult
+from bot.anilibria.v2.models import LoginResult
 
 __all__ = [
     "MISSING",
@@ -56,7 +56,7 @@ ParamValue: TypeAlias = str | int | float | Sequence[str] | Sequence[int] | None
 
 MISSING: Any = object()
 
-_log = logging.getLogger("bot.anilibria.client")
+_log = logging.getLogger("bot.anilibria.v2.client")
 
 # Words that, in an error of a session-protected method, mean "your session was refused".
 _SESSION_WORDS = ("session", "сесси", "auth", "авториз", "login", "логин")

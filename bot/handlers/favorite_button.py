@@ -12,9 +12,8 @@ from aiogram.enums import ChatType
 from aiogram.types import Chat, InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 
-from bot.accounts import accounts_of
-from bot.callbacks import FavCb
-from bot.services import Services
+from bot.handlers.services import Services
+from bot.ui.callbacks import FavCb
 
 __all__ = ["favorite_button", "favorite_button_state"]
 
@@ -26,10 +25,9 @@ async def favorite_button_state(
     (not a private chat, or the user has no linked account)."""
     if chat.type != ChatType.PRIVATE or user_id is None or user_id != chat.id:
         return None
-    if "accounts" not in services.extras:
-        return None
-    accounts = accounts_of(services)
-    ids = await accounts.favorite_ids(user_id, max_age=services.settings.favorites_refresh_seconds)
+    ids = await services.accounts.favorite_ids(
+        user_id, max_age=services.settings.favorites_refresh_seconds
+    )
     if ids is None:
         return None
     return title_id in ids

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.accounts import Accounts
+from bot.account.links import Accounts
 
 __all__ = ["FavoritesRefresher"]
 
