@@ -694,3 +694,29 @@ def test_redact_hides_every_secret_shape() -> None:
     redacted = redact(text)
     assert not any(secret in redacted for secret in ("s1", "s2", "s3", "s4"))
     assert "limit=2" in redacted and redacted.count("***") == 4
+
+
+async def test_download_follows_redirects_only_to_the_api_and_site_hosts() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/to-site":
+            return httpx.Response(302, headers={"location": "https://site.test/file.torrent"})
+        if request.url.path == "/elsewhere":
+            return httpx.Response(302, headers={"location": "https://evil.test/steal"})
+        if request.url.host == "site.test":
+            return httpx.Response(200, content=b"d4:infoe")
+        raise AssertionError(f"fetched {request.url}")
+
+    async with AniLibriaClient(
+        "https://api.test/v2", "https://site.test", transport=httpx.MockTransport(handler)
+    ) as client:
+        assert await client.download("https://api.test/to-site") == b"d4:infoe"
+        with pytest.raises(ResponseShapeError, match="not a host"):
+            await client.download("https://site.test/elsewhere")
+        with pytest.raises(ResponseShapeError, match="not a host"):
+            await client.download("https://evil.test/direct")
+
+
+async def test_a_malformed_url_is_a_transport_error() -> None:
+    async with AniLibriaClient("https://api.test/v2", "https://site.test", retries=0) as client:
+        with pytest.raises(TransportError):
+            await client.download("https://site.test:99999999/x.torrent")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -19,7 +21,7 @@ from pathlib import Path
 from bot.health import Heartbeat, check
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.telegram import FakeTelegram
-from tests.harness import BotProcess, poll
+from tests.harness import REPO, BotProcess, poll
 from tests.notify_helpers import (
     add_show,
     notice_counts,
@@ -209,3 +211,33 @@ def test_health_check_judges_every_clock(tmp_path: Path) -> None:
     assert not healthy and "unreadable" in line
     path.write_text(json.dumps({"pid": 1}))
     assert check(path, 180, now)[0] is False
+
+
+def test_health_check_reads_the_settings_the_bot_reads(tmp_path: Path) -> None:
+    """A token that lives only in .env (as .env.example suggests) must not fail the check."""
+    now = time.time()
+    beat = Heartbeat(
+        pid=1,
+        started_at=now - 60,
+        written_at=now,
+        telegram_at=now,
+        feed_at=now,
+        feed_state="polling:ok",
+    )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "health.json").write_text(json.dumps(asdict(beat)))
+    (tmp_path / ".env").write_text(
+        "BOT_TOKEN=123456789:TEST-token-in-the-dotenv-file\nDATABASE_PATH=data/bot.sqlite3\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_PATH")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.health"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("healthy")

@@ -10,6 +10,7 @@ from bot.handlers import (
     catalogue,
     common,
     digest,
+    errors,
     favorites,
     inline,
     schedule,
@@ -23,6 +24,7 @@ __all__ = ["build_router"]
 def build_router() -> Router:
     """Every feature router in the order they should see updates (fallbacks last)."""
     root = Router(name="root")
+    root.errors.register(errors.on_error)
     root.include_router(account.router)  # first: a login dialogue sees its messages first
     root.include_router(favorites.router)
     root.include_router(admin.router)

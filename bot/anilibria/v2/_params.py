@@ -204,7 +204,9 @@ def parse_adapted(adapter: TypeAdapter[T], data: Any, what: str) -> T:
         raise ResponseShapeError(f"{what}: unexpected answer: {brief(exc)}") from None
 
 
-def transport_error(method: str, url: str, exc: httpx.RequestError) -> TransportError:
+def transport_error(
+    method: str, url: str, exc: httpx.RequestError | httpx.InvalidURL
+) -> TransportError:
     detail = redact(str(exc)) or type(exc).__name__
     return TransportError(f"{method} {redact(url)}: {type(exc).__name__}: {detail}")
 

@@ -16,6 +16,7 @@ never retried.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -51,6 +52,7 @@ _log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEFAULT_MAX_DOWNLOAD = 20 * 1024 * 1024
+MAX_REDIRECTS = 5
 _MIN_ATTEMPT = 0.05  # seconds: no retry is started with less time than this left
 
 T = TypeVar("T")
@@ -162,7 +164,7 @@ class AniLibriaClient:
             response = await self._http.request(
                 method, url, params=params, data=data, timeout=budget
             )
-        except httpx.RequestError as exc:
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
             raise p.transport_error(method, url, exc) from None
         self._note_version(response)
         return response
@@ -517,15 +519,27 @@ class AniLibriaClient:
     # -- files -----------------------------------------------------------------------------
 
     async def download(self, url_or_path: str, *, max_bytes: int = DEFAULT_MAX_DOWNLOAD) -> bytes:
-        """Fetch a poster or a torrent file: an absolute URL, or a path under ``site_url``."""
-        url = p.absolute_url(self.site_url, url_or_path)
-        shown = redact(url)
+        """Fetch a poster or a torrent file: an absolute URL, or a path under ``site_url``.
+
+        Redirects are followed only to the API's and the site's own hosts: a URL from an answer
+        must not make the bot fetch from anywhere else.
+        """
+        shown = redact(p.absolute_url(self.site_url, url_or_path))
 
         async def attempt(budget: float) -> bytes:
+            url = p.absolute_url(self.site_url, url_or_path)
             try:
-                async with self._http.stream(
-                    "GET", url, timeout=budget, follow_redirects=True
-                ) as response:
+                for _ in range(MAX_REDIRECTS + 1):
+                    self._check_host(url)
+                    request = self._http.build_request("GET", url, timeout=budget)
+                    response = await self._http.send(request, stream=True)
+                    if not response.is_redirect:
+                        break
+                    await response.aclose()
+                    url = str(response.url.join(response.headers.get("location", "")))
+                else:
+                    raise ResponseShapeError(f"{shown}: more than {MAX_REDIRECTS} redirects")
+                async with contextlib.aclosing(response):
                     if not response.is_success:
                         raise p.error_from_status(response)
                     declared = response.headers.get("content-length", "")
@@ -537,7 +551,16 @@ class AniLibriaClient:
                         if len(body) > max_bytes:
                             raise ResponseShapeError(f"{shown}: over {max_bytes} bytes")
                     return bytes(body)
-            except httpx.RequestError as exc:
+            except (httpx.RequestError, httpx.InvalidURL) as exc:
                 raise p.transport_error("GET", url, exc) from None
 
         return await self._retrying(f"GET {shown}", attempt)
+
+    def _check_host(self, url: str) -> None:
+        try:
+            host = httpx.URL(url).host
+        except httpx.InvalidURL as exc:
+            raise p.transport_error("GET", url, exc) from None
+        allowed = {httpx.URL(self.site_url).host, httpx.URL(self.api_url).host}
+        if host not in allowed:
+            raise ResponseShapeError(f"{redact(url)}: not a host of the API or the site")
