@@ -1,7 +1,8 @@
 """Running the bot as a process (`python -m bot`) against the fakes, as an operator would.
 
-The environment points TELEGRAM_API_URL and ANILIBRIA_* at the fakes and DATABASE_PATH at a
-real SQLite file in the test's folder. Nothing of the bot is imported or mocked here.
+The environment points TELEGRAM_API_URL and ANILIBRIA_* at the fakes (v2's REST and socket, or
+v1's REST: see tests/upstreams.py) and DATABASE_PATH at a real SQLite file in the test's folder.
+Nothing of the bot is imported or mocked here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.telegram import FakeTelegram
+from tests.upstreams import Upstream, V2Upstream
 
 __all__ = ["BOT_TOKEN", "REPO", "BotProcess", "callback_answer", "poll", "query_db"]
 
@@ -26,6 +28,7 @@ BOT_TOKEN = "123456789:TEST-token-for-the-fake-telegram-server"
 _OUR_VARIABLES = (
     "BOT_TOKEN",
     "TELEGRAM_API_URL",
+    "ANILIBRIA_API",
     "ANILIBRIA_API_URL",
     "ANILIBRIA_WS_URL",
     "ANILIBRIA_SITE_URL",
@@ -36,6 +39,7 @@ _OUR_VARIABLES = (
     "SEND_RATE",
     "ADMIN_IDS",
     "LOG_LEVEL",
+    "POLL_INTERVAL",
 )
 
 
@@ -81,16 +85,24 @@ def query_db(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[A
 
 
 class BotProcess:
+    """The bot as a process. `upstream` is a FakeAniLibria (v2, most tests) or any driver of
+    tests/upstreams.py; `anilibria` is the v2 fake when there is one."""
+
     def __init__(
         self,
         workdir: Path,
         telegram: FakeTelegram,
-        anilibria: FakeAniLibria,
+        upstream: FakeAniLibria | Upstream,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
         self.telegram = telegram
-        self.anilibria = anilibria
+        self.upstream: Upstream = (
+            V2Upstream(upstream) if isinstance(upstream, FakeAniLibria) else upstream
+        )
+        self.anilibria: FakeAniLibria | None = (
+            self.upstream.fake if isinstance(self.upstream, V2Upstream) else None
+        )
         self.extra_env = dict(env or {})
         self.db_path = workdir / "data" / "bot.sqlite3"
         self.log_path = workdir / "bot.log"
@@ -103,14 +115,9 @@ class BotProcess:
             {
                 "BOT_TOKEN": BOT_TOKEN,
                 "TELEGRAM_API_URL": self.telegram.url,
-                "ANILIBRIA_API_URL": self.anilibria.api_url,
-                "ANILIBRIA_WS_URL": self.anilibria.ws_url,
-                "ANILIBRIA_SITE_URL": self.anilibria.site_url,
+                **self.upstream.env(),
                 "DATABASE_PATH": str(self.db_path),
                 "LOG_LEVEL": "DEBUG",
-                "WS_BACKOFF_INITIAL": "0.05",
-                "WS_BACKOFF_MAX": "0.5",
-                "WS_IDLE_TIMEOUT": "3",
                 "PYTHONPATH": str(REPO),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -120,7 +127,7 @@ class BotProcess:
 
     async def start(self, *, wait: bool = True) -> None:
         polls_before = len(self.telegram.calls_of("getUpdates"))
-        sockets_before = self.anilibria.ws.total_connections
+        upstream_before = self.upstream.progress()
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -137,10 +144,10 @@ class BotProcess:
             await poll(
                 lambda: (
                     len(self.telegram.calls_of("getUpdates")) > polls_before
-                    and self.anilibria.ws.total_connections > sockets_before
+                    and self.upstream.progress() > upstream_before
                 ),
                 timeout=20,
-                message="the bot to poll Telegram and open the socket",
+                message="the bot to poll Telegram and reach the upstream",
             )
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
@@ -180,18 +187,5 @@ class BotProcess:
         )
 
     async def barrier(self, timeout: float = 10.0) -> None:
-        """Wait until every socket frame pushed so far has been handled.
-
-        Pushes a title_update with a unique hash and waits for the hash to be stored: the
-        listener handles frames in order, so everything before it is done.
-        """
-        marker = f"barrier-{time.monotonic_ns()}"
-        title = self.anilibria.rest.make_title(999_999, "barrier-title", "Барьер", "Barrier")
-        await self.anilibria.ws.push(
-            {"type": "title_update", "title_update": {"hash": marker, "title": title, "diff": {}}}
-        )
-        await poll(
-            lambda: self.db("SELECT 1 FROM seen_hashes WHERE hash = ?", (marker,)),
-            timeout=timeout,
-            message="the socket barrier",
-        )
+        """Wait until everything the upstream told so far has been handled."""
+        await self.upstream.settle(self, timeout)

@@ -1,0 +1,147 @@
+"""The two upstreams the bot runs on, as the end-to-end tests drive them.
+
+One set of end-to-end tests runs on both: each test speaks to an :class:`Upstream` (a title
+appears, an episode is released, "everything so far is handled"), and the driver turns that into
+what its fake needs: v2 pushes socket frames beside its REST state; v1 changes the AniLiberty
+fake, which the bot finds on its next poll.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Protocol
+
+from tests.fakes.aniliberty import FakeAniLiberty
+from tests.fakes.anilibria import FakeAniLibria
+from tests.fakes.anilibria_ws import playlist_update_frame
+
+if TYPE_CHECKING:
+    from tests.harness import BotProcess
+
+__all__ = ["POLL_INTERVAL", "Upstream", "V1Upstream", "V2Upstream"]
+
+POLL_INTERVAL = 0.2  # seconds: v1 is polled this often in the tests
+
+
+class Upstream(Protocol):
+    name: str
+    site_url: str
+
+    def env(self) -> dict[str, str]: ...
+
+    def progress(self) -> int:
+        """A counter that grows as the bot talks to the upstream (sockets opened, polls)."""
+        ...
+
+    async def settle(self, bot: BotProcess, timeout: float = 10.0) -> None:
+        """Return once everything the upstream told so far has been handled by the bot."""
+        ...
+
+    def add_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, *, episodes: int = 3
+    ) -> None: ...
+
+    async def release(self, title_id: int, episode: int) -> None:
+        """A new episode is out (and, where the API pushes, pushed)."""
+        ...
+
+    def title_url(self, code: str) -> str: ...
+
+
+class V2Upstream:
+    name = "v2"
+
+    def __init__(self, fake: FakeAniLibria) -> None:
+        self.fake = fake
+
+    @property
+    def site_url(self) -> str:
+        return self.fake.site_url
+
+    def env(self) -> dict[str, str]:
+        return {
+            "ANILIBRIA_API": "v2",
+            "ANILIBRIA_API_URL": self.fake.api_url,
+            "ANILIBRIA_WS_URL": self.fake.ws_url,
+            "ANILIBRIA_SITE_URL": self.fake.site_url,
+            "WS_BACKOFF_INITIAL": "0.05",
+            "WS_BACKOFF_MAX": "0.5",
+            "WS_IDLE_TIMEOUT": "3",
+        }
+
+    def progress(self) -> int:
+        return self.fake.ws.total_connections
+
+    async def settle(self, bot: BotProcess, timeout: float = 10.0) -> None:
+        """Push a title_update with a unique hash and wait for the hash to be stored: the feed
+        handles frames in order, so everything before it is done."""
+        from tests.harness import poll
+
+        marker = f"barrier-{time.monotonic_ns()}"
+        title = self.fake.rest.make_title(999_999, "barrier-title", "Барьер", "Barrier")
+        await self.fake.ws.push(
+            {"type": "title_update", "title_update": {"hash": marker, "title": title, "diff": {}}}
+        )
+        await poll(
+            lambda: bot.db("SELECT 1 FROM seen_hashes WHERE hash = ?", (marker,)),
+            timeout=timeout,
+            message="the socket barrier",
+        )
+
+    def add_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, *, episodes: int = 3
+    ) -> None:
+        self.fake.rest.add_title(
+            self.fake.rest.make_title(title_id, code, name_ru, name_en, episodes=episodes)
+        )
+
+    async def release(self, title_id: int, episode: int) -> None:
+        title = self.fake.rest.add_episode(title_id, episode)
+        for quality in ("sd", "hd", "fhd"):
+            await self.fake.ws.push(
+                playlist_update_frame(title_id, episode, quality, player=title["player"])
+            )
+
+    def title_url(self, code: str) -> str:
+        return f"{self.fake.site_url}/release/{code}.html"
+
+
+class V1Upstream:
+    name = "v1"
+
+    def __init__(self, fake: FakeAniLiberty) -> None:
+        self.fake = fake
+
+    @property
+    def site_url(self) -> str:
+        return self.fake.site_url
+
+    def env(self) -> dict[str, str]:
+        return {
+            "ANILIBRIA_API": "v1",
+            "ANILIBRIA_API_URL": self.fake.api_url,
+            "ANILIBRIA_SITE_URL": self.fake.site_url,
+            "POLL_INTERVAL": str(POLL_INTERVAL),
+        }
+
+    def progress(self) -> int:
+        return self.fake.count("/anime/releases/latest")
+
+    async def settle(self, bot: BotProcess, timeout: float = 10.0) -> None:
+        """Wait for two more polls: the poller handles one poll's news before the next poll,
+        so the second one starting means the first one after now is done."""
+        from tests.harness import poll
+
+        polls = self.progress()
+        await poll(lambda: self.progress() >= polls + 2, timeout=timeout, message="two more polls")
+
+    def add_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, *, episodes: int = 3
+    ) -> None:
+        self.fake.add_release(title_id, code, name_ru, name_en, episodes=episodes)
+
+    async def release(self, title_id: int, episode: int) -> None:
+        self.fake.add_episode(title_id, episode)
+
+    def title_url(self, code: str) -> str:
+        return f"{self.fake.site_url}/anime/releases/release/{code}"
