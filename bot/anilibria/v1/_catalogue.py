@@ -53,6 +53,11 @@ class V1Catalogue:
     def _title(self, release: m.Release) -> Title:
         return convert.title(release, self.site_url)
 
+    async def is_alive(self) -> bool:
+        """Whether ``/app/status`` says the API is alive (one small request)."""
+        data = await self._client.get("/app/status")
+        return parse_one(m.AppStatus, data, "app status").is_alive is True
+
     async def search(self, query: str, *, limit: int, offset: int = 0) -> list[Title]:
         """Titles matching ``query``. The API pages nothing: the slice is cut here."""
         query = query.strip()

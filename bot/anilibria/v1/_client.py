@@ -48,6 +48,7 @@ from bot.anilibria.errors import (
     UnauthorizedError,
     UnknownParametersError,
 )
+from bot.anilibria.v1._models import ErrorBody
 from bot.anilibria.v1._redact import hide
 
 __all__ = ["DEFAULT_MAX_DOWNLOAD", "Reply", "V1Client"]
@@ -290,8 +291,8 @@ class V1Client:
         html = _is_html(response, content)
         ok, body = _parse_json(content)
         message = response.reason_phrase or f"HTTP {status}"
-        if ok and isinstance(body, dict) and isinstance(body.get("message"), str):
-            message = body["message"] or message
+        if ok and isinstance(body, dict):  # Laravel: {"message": ..., "errors": {...}}
+            message = ErrorBody.model_validate(body).message or message
         message = hide(message) + (" (an HTML page)" if html else "")
         if status == 429:
             wait = self.retry_after(response.headers.get("retry-after"))

@@ -27,6 +27,7 @@ from bot.anilibria.v1._lenient import (
 )
 
 __all__ = [
+    "AppStatus",
     "Codec",
     "Day",
     "Episode",
@@ -264,3 +265,10 @@ class ErrorBody(V1Model):
 
     message: OptStr = None
     errors: Annotated[dict[str, Any] | None, Lenient] = None
+
+
+class AppStatus(V1Model):
+    """``/app/status``: ``{request: {ip, country...}, is_alive, available_api_endpoints}``."""
+
+    is_alive: OptBool = None
+    available_api_endpoints: Annotated[list[str], Items] = Field(default_factory=list)
