@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -58,7 +58,6 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every URL at INF
 
 DEFAULT_MAX_DOWNLOAD = 20 * 1024 * 1024
 _MIN_ATTEMPT = 0.05  # seconds: no retry starts with less time than this left
-_SHORT_RETRY_AFTER = 2.0  # a 429 asking for at most this long is waited out inside the call
 _MAX_REDIRECTS = 5
 _CACHE_ENTRIES = 16
 _CACHE_MAX_BODY = 4 * 1024 * 1024
@@ -127,8 +126,11 @@ class V1Client:
         retries: int = 3,
         backoff: float = 0.3,
         max_download: int = DEFAULT_MAX_DOWNLOAD,
+        short_retry_after: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``short_retry_after``: a 429 asking to wait at most this long (and fitting in the
+        deadline) is waited out inside the call; a longer one is raised at once."""
         if retries < 0 or timeout <= 0 or total_timeout <= 0 or backoff < 0:
             raise ValueError("timeout/total_timeout must be > 0, retries/backoff >= 0")
         self.api_url = api_url.rstrip("/")
@@ -138,6 +140,7 @@ class V1Client:
         self._retries = retries
         self._backoff = backoff
         self._max_download = max_download
+        self._short_retry_after = short_retry_after
         self._clock = clock
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._hosts = {
@@ -160,6 +163,12 @@ class V1Client:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def url(self, path: str, params: Params | None = None) -> str:
         """The absolute API URL of ``path`` (already percent-encoded) with ``params``."""
@@ -326,7 +335,7 @@ class V1Client:
                 error = TransportError(f"{what}: no answer within {budget:.1f} s")
                 wait = self._backoff * 2**n
             except RateLimitedError as exc:
-                if exc.retry_after is None or exc.retry_after > _SHORT_RETRY_AFTER:
+                if exc.retry_after is None or exc.retry_after > self._short_retry_after:
                     raise
                 error, wait = exc, max(exc.retry_after, self._backoff)
             except (ServerError, TransportError) as exc:
