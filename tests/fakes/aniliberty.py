@@ -51,6 +51,7 @@ class Seen:
     headers: httpx.Headers
     body: bytes
     at: float
+    raw_path: str = ""
     status: int = 0
 
 
@@ -131,6 +132,7 @@ class FakeAniLiberty:
             headers=request.headers,
             body=request.read(),
             at=asyncio.get_running_loop().time(),
+            raw_path=request.url.raw_path.decode("ascii").split("?", 1)[0],
         )
         self.requests.append(seen)
         response = self._answer(request, path)
