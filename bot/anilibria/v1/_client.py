@@ -305,16 +305,18 @@ class V1Client:
         message = hide(message) + (" (an HTML page)" if html else "")
         if status == 429:
             wait = self.retry_after(response.headers.get("retry-after"))
-            return RateLimitedError(message, status_code=status, url=url, retry_after=wait)
+            return RateLimitedError(
+                message, code=status, status_code=status, url=url, retry_after=wait
+            )
         if status >= 500 or (html and status in (401, 403)):
-            return ServerError(message, status_code=status, url=url)  # a Cloudflare page
+            return ServerError(message, code=status, status_code=status, url=url)  # Cloudflare
         if status == 404:
-            return NotFoundError(message, status_code=status, url=url)
+            return NotFoundError(message, code=status, status_code=status, url=url)
         if status == 422:
-            return UnknownParametersError(message, status_code=status, url=url)
+            return UnknownParametersError(message, code=status, status_code=status, url=url)
         if status == 401 or (status == 403 and authed):
-            return UnauthorizedError(message, status_code=status, url=url)
-        return ApiError(message, status_code=status, url=url)
+            return UnauthorizedError(message, code=status, status_code=status, url=url)
+        return ApiError(message, code=status, status_code=status, url=url)
 
     @staticmethod
     def _transport_error(what: str, url: str, exc: BaseException) -> TransportError:
@@ -322,6 +324,8 @@ class V1Client:
         return TransportError(f"{what} ({hide(url)}): {type(exc).__name__}: {detail}")
 
     async def _retrying(self, what: str, attempt: Callable[[float], Awaitable[T]]) -> T:
+        if self._http.is_closed:
+            raise TransportError(f"{what}: the client is closed")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._total_timeout
         n = 0
