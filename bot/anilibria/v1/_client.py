@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
-import json
 import logging
 import random
 import time
@@ -32,7 +31,6 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -40,15 +38,18 @@ import httpx
 from bot.anilibria.errors import (
     AniLibriaError,
     ApiError,
-    NotFoundError,
     RateLimitedError,
     ResponseShapeError,
     ServerError,
     TransportError,
-    UnauthorizedError,
-    UnknownParametersError,
 )
-from bot.anilibria.v1._models import ErrorBody
+from bot.anilibria.v1._answers import (
+    bearer,
+    http_error,
+    is_html,
+    parse_json,
+    transport_error,
+)
 from bot.anilibria.v1._redact import hide
 
 __all__ = ["DEFAULT_MAX_DOWNLOAD", "Reply", "V1Client"]
@@ -90,24 +91,6 @@ class _Cached:
     etag: str | None
     last_modified: str | None
     body: bytes
-
-
-def _is_html(response: httpx.Response, content: bytes) -> bool:
-    content_type = response.headers.get("content-type", "").lower()
-    return "html" in content_type or content.lstrip()[:1] == b"<"
-
-
-def _parse_json(content: bytes) -> tuple[bool, Any]:
-    try:
-        return True, json.loads(content)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        return False, None
-
-
-def _bearer(token: str) -> str:
-    if not token or not token.isascii() or not token.isprintable() or " " in token:
-        raise UnauthorizedError("the token is malformed", status_code=None)
-    return f"Bearer {token}"
 
 
 class V1Client:
@@ -209,7 +192,7 @@ class V1Client:
         revalidate: bool,
     ) -> Reply:
         url = self.url(path)
-        headers = {} if token is None else {"Authorization": _bearer(token)}
+        headers = {} if token is None else {"Authorization": bearer(token)}
         query = {k: str(v) for k, v in (params or {}).items()}
         what = f"{method} /{path.lstrip('/')}"
 
@@ -231,7 +214,7 @@ class V1Client:
                     request.headers["If-Modified-Since"] = cached.last_modified
                 response = await self._http.send(request)
             except _HTTPX_ERRORS as exc:
-                raise self._transport_error(what, url, exc) from None
+                raise transport_error(what, url, exc) from None
             return self._decode(response, authed=token is not None, key=key, cached=cached)
 
         return await self._retrying(what, attempt)
@@ -243,16 +226,16 @@ class V1Client:
         url = hide(str(response.request.url))
         if response.status_code == 304 and cached is not None and key is not None:
             self._cache.move_to_end(key)
-            ok, data = _parse_json(cached.body)
+            ok, data = parse_json(cached.body)
             if ok:
                 return Reply(data, not_modified=True)
         if not response.is_success:
-            raise self._error(response, content, authed=authed)
+            raise http_error(response, content, authed=authed, now=self._clock())
         if response.status_code == 204 or not content.strip():
             return Reply(None)
-        ok, data = _parse_json(content)
+        ok, data = parse_json(content)
         if not ok:
-            if _is_html(response, content):
+            if is_html(response, content):
                 raise ServerError(
                     "an HTML page instead of JSON (Cloudflare?)",
                     status_code=response.status_code,
@@ -278,50 +261,6 @@ class V1Client:
             self._cache.popitem(last=False)
 
     # -- errors and retries -----------------------------------------------------------------
-
-    def retry_after(self, value: str | None) -> float | None:
-        """``Retry-After`` in seconds from now: a number of seconds or an HTTP date."""
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            pass
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        return max(moment.timestamp() - self._clock(), 0.0)
-
-    def _error(self, response: httpx.Response, content: bytes, *, authed: bool) -> AniLibriaError:
-        status = response.status_code
-        url = hide(str(response.request.url))
-        html = _is_html(response, content)
-        ok, body = _parse_json(content)
-        message = response.reason_phrase or f"HTTP {status}"
-        if ok and isinstance(body, dict):  # Laravel: {"message": ..., "errors": {...}}
-            message = ErrorBody.model_validate(body).message or message
-        message = hide(message) + (" (an HTML page)" if html else "")
-        if status == 429:
-            wait = self.retry_after(response.headers.get("retry-after"))
-            return RateLimitedError(
-                message, code=status, status_code=status, url=url, retry_after=wait
-            )
-        if status >= 500 or (html and status in (401, 403)):
-            return ServerError(message, code=status, status_code=status, url=url)  # Cloudflare
-        if status == 404:
-            return NotFoundError(message, code=status, status_code=status, url=url)
-        if status == 422:
-            return UnknownParametersError(message, code=status, status_code=status, url=url)
-        if status == 401 or (status == 403 and authed):
-            return UnauthorizedError(message, code=status, status_code=status, url=url)
-        return ApiError(message, code=status, status_code=status, url=url)
-
-    @staticmethod
-    def _transport_error(what: str, url: str, exc: BaseException) -> TransportError:
-        detail = hide(str(exc)) or type(exc).__name__
-        return TransportError(f"{what} ({hide(url)}): {type(exc).__name__}: {detail}")
 
     async def _retrying(self, what: str, attempt: Callable[[float], Awaitable[T]]) -> T:
         if self._http.is_closed:
@@ -370,14 +309,14 @@ class V1Client:
                     )
                     response = await self._http.send(request, stream=True)
                 except _HTTPX_ERRORS as exc:
-                    raise self._transport_error(what, current, exc) from None
+                    raise transport_error(what, current, exc) from None
                 try:
                     if response.is_redirect:
                         current = self._redirect_target(response)
                         continue
                     return await self._read_file(response, what, cap)
                 except _HTTPX_ERRORS as exc:
-                    raise self._transport_error(what, current, exc) from None
+                    raise transport_error(what, current, exc) from None
                 finally:
                     await response.aclose()
             raise ApiError(f"{what}: more than {_MAX_REDIRECTS} redirects", url=hide(url))
@@ -399,12 +338,12 @@ class V1Client:
         shown = hide(str(response.request.url))
         if not response.is_success:
             head = await self._read_capped(response, _ERROR_BODY_CAP, truncate=True)
-            raise self._error(response, head, authed=False)
+            raise http_error(response, head, authed=False, now=self._clock())
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise ResponseShapeError(f"{what} ({shown}): {declared} bytes, over {cap}")
         body = await self._read_capped(response, cap, truncate=False)
-        if _is_html(response, body[:512]):
+        if is_html(response, body[:512]):
             raise ServerError(
                 "an HTML page instead of a file", status_code=response.status_code, url=shown
             )
