@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -15,8 +14,6 @@ from bot.anilibria.v1._client import V1Client
 from bot.anilibria.v1._lenient import parse_list, parse_one
 
 __all__ = ["MAX_LIMIT", "CataloguePage", "V1Catalogue"]
-
-_log = logging.getLogger("bot.anilibria.v1")
 
 MAX_LIMIT = 50  # the API answers 422 above it
 

@@ -238,6 +238,7 @@ class V1Client:
             if is_html(response, content):
                 raise ServerError(
                     "an HTML page instead of JSON (Cloudflare?)",
+                    code=response.status_code,
                     status_code=response.status_code,
                     url=url,
                 )

@@ -52,6 +52,7 @@ _log = logging.getLogger("bot.anilibria.v1.feed")
 MARK_KEY = "v1.fresh_at"
 LATEST_LIMIT = MAX_LIMIT  # 51 is answered 422
 MAX_BACKOFF = 600.0
+MAX_RATE_LIMIT_WAIT = 3600.0
 MAX_CATCHUP_PAGES = 200  # 10 000 releases, several times the whole catalogue
 
 
@@ -120,7 +121,9 @@ class V1Feed:
             try:
                 await self._poll(sink)
             except RateLimitedError as exc:
-                delay = max(exc.retry_after or 0.0, self._interval)
+                # obey the server, but a bogus date must not stop the feed for good
+                wait = min(exc.retry_after or 0.0, MAX_RATE_LIMIT_WAIT)
+                delay = max(wait, self._interval)
                 self._failed(exc)
             except AniLibriaError as exc:  # 5xx, transport, shape, other 4xx
                 delay = self._backoff()
