@@ -167,3 +167,20 @@ async def test_catalogue_releases_with_filters(
     assert [t.id for t in page.titles] == [10126, 10096, 10149]
     assert page.total == 1811 and page.total_pages == 604 and page.has_more
     assert page.page == 1  # as the answer says
+
+
+async def test_schedule_is_revalidated_by_etag(
+    fake: FakeAniLiberty, catalogue: V1Catalogue
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("if-none-match") == '"week-1"':
+            return httpx.Response(304, headers={"etag": '"week-1"'})
+        return httpx.Response(
+            200, json=load_fixture("schedule_week_sample.json"), headers={"etag": '"week-1"'}
+        )
+
+    fake.routes[("GET", "/anime/schedule/week")] = answer
+    first = await catalogue.schedule()
+    second = await catalogue.schedule()
+    assert first == second and [d.day for d in second] == [0, 6]
+    assert [s.status for s in fake.requests] == [200, 304]

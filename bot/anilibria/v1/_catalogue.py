@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from bot.anilibria._types import ScheduleDay, Title, TitleKind, Torrent, Video
@@ -47,6 +48,10 @@ class V1Catalogue:
         ref = alias.strip() if alias and alias.strip() else str(title_id)
         return f"{self.site_url}/anime/releases/release/{_segment(ref)}"
 
+    async def _reference(self, path: str, params: dict[str, str | int] | None = None) -> Any:
+        """A GET of an answer that rarely changes and is asked often: conditional (ETag)."""
+        return (await self._client.get_reply(path, params, revalidate=True)).data
+
     def _title(self, release: m.Release) -> Title:
         return convert.title(release, self.site_url)
 
@@ -82,7 +87,7 @@ class V1Catalogue:
         return self._title(releases[0])
 
     async def schedule(self) -> list[ScheduleDay]:
-        data = await self._client.get("/anime/schedule/week")
+        data = await self._reference("/anime/schedule/week")
         if isinstance(data, dict) and isinstance(data.get("data"), list):
             data = data["data"]  # the shape the spec documents; live answers a bare array
         return convert.schedule_days(parse_list(m.ScheduleItem, data, "schedule"), self.site_url)
@@ -95,7 +100,7 @@ class V1Catalogue:
 
     async def genre_ids(self) -> list[tuple[str, int]]:
         """``(name, id)`` of every genre: the ids are what :meth:`releases` filters by."""
-        data = await self._client.get("/anime/catalog/references/genres")
+        data = await self._reference("/anime/catalog/references/genres")
         genres = parse_list(m.Genre, data, "genres")
         return [(g.name.strip(), g.id) for g in genres if g.name and g.name.strip() and g.id]
 
@@ -103,7 +108,7 @@ class V1Catalogue:
         """The newest of AniLiberty's own videos (trailers, announcements), newest first."""
         if limit <= 0:
             return []
-        data = await self._client.get("/media/videos", {"limit": min(limit, MAX_LIMIT)})
+        data = await self._reference("/media/videos", {"limit": min(limit, MAX_LIMIT)})
         videos = [convert.video(v, self.site_url) for v in parse_list(m.Video, data, "videos")]
         found = [v for v in videos if v is not None]
         found.sort(key=lambda v: v.created_at or 0, reverse=True)
