@@ -20,7 +20,7 @@ from bot.anilibria.errors import (
     WrongPasswordError,
 )
 from bot.anilibria.v1 import V1Account, V1Client
-from tests.fakes.aniliberty import API, SITE, FakeAniLiberty, load_fixture
+from tests.fakes.aniliberty_mock import API, SITE, MockAniLiberty, load_fixture
 
 TOKEN = "eyJpdiI6Ik9UUFRPS0VOIn0="
 PASSKEY = "0123456789abcdef0123456789abcdef"
@@ -35,8 +35,8 @@ class Clock:
 
 
 @pytest.fixture
-def fake() -> FakeAniLiberty:
-    return FakeAniLiberty()
+def fake() -> MockAniLiberty:
+    return MockAniLiberty()
 
 
 @pytest.fixture
@@ -45,13 +45,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def account(fake: FakeAniLiberty, clock: Clock) -> AsyncIterator[V1Account]:
+async def account(fake: MockAniLiberty, clock: Clock) -> AsyncIterator[V1Account]:
     client = V1Client(API, SITE, transport=fake.transport, retries=0, clock=clock)
     yield V1Account(client, SITE, clock=clock)
     await client.aclose()
 
 
-def body(fake: FakeAniLiberty, index: int = -1) -> Any:
+def body(fake: MockAniLiberty, index: int = -1) -> Any:
     return json.loads(fake.requests[index].body)
 
 
@@ -63,7 +63,7 @@ def test_implements_the_role(account: V1Account) -> None:
 # -- password ---------------------------------------------------------------------------------
 
 
-async def test_log_in(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_log_in(fake: MockAniLiberty, account: V1Account) -> None:
     fake.routes[("POST", "/accounts/users/auth/login")] = lambda r: httpx.Response(
         200, json={"token": TOKEN}
     )
@@ -76,7 +76,7 @@ async def test_log_in(fake: FakeAniLiberty, account: V1Account) -> None:
     ("status", "error"), [(401, WrongPasswordError), (422, EmptyCredentialsError)]
 )
 async def test_log_in_refused(
-    fake: FakeAniLiberty, account: V1Account, status: int, error: type[LoginError]
+    fake: MockAniLiberty, account: V1Account, status: int, error: type[LoginError]
 ) -> None:
     fake.routes[("POST", "/accounts/users/auth/login")] = lambda r: httpx.Response(
         status, json={"message": "Неверный логин или пароль"}
@@ -86,7 +86,7 @@ async def test_log_in_refused(
     assert "hunter2" not in str(caught.value)
 
 
-async def test_log_in_with_nothing_asks_nothing(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_log_in_with_nothing_asks_nothing(fake: MockAniLiberty, account: V1Account) -> None:
     with pytest.raises(EmptyCredentialsError):
         await account.log_in("  ", "x")
     with pytest.raises(EmptyCredentialsError):
@@ -103,7 +103,7 @@ def otp_answer(code: Any = "058701") -> httpx.Response:
 
 
 async def test_code_then_pending_then_token(
-    fake: FakeAniLiberty, account: V1Account, clock: Clock
+    fake: MockAniLiberty, account: V1Account, clock: Clock
 ) -> None:
     fake.routes[("POST", "/accounts/otp/get")] = lambda r: otp_answer()
     code = await account.request_code("chat-42")
@@ -127,13 +127,13 @@ async def test_code_then_pending_then_token(
     assert "authorization" not in fake.requests[-1].headers
 
 
-async def test_numeric_code_keeps_its_zeros(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_numeric_code_keeps_its_zeros(fake: MockAniLiberty, account: V1Account) -> None:
     fake.routes[("POST", "/accounts/otp/get")] = lambda r: otp_answer(1234)
     assert (await account.request_code("d")).code == "001234"
 
 
 async def test_expired_code_is_not_asked_about(
-    fake: FakeAniLiberty, account: V1Account, clock: Clock
+    fake: MockAniLiberty, account: V1Account, clock: Clock
 ) -> None:
     code = OneTimeCode("058701", "chat-42", expires_at=clock.now + 120, link_url="x")
     clock.now += 121
@@ -143,7 +143,7 @@ async def test_expired_code_is_not_asked_about(
 
 
 async def test_forgotten_code_is_expired(
-    fake: FakeAniLiberty, account: V1Account, clock: Clock
+    fake: MockAniLiberty, account: V1Account, clock: Clock
 ) -> None:
     fake.routes[("POST", "/accounts/otp/login")] = lambda r: httpx.Response(
         404, json={"message": "OTP not found"}
@@ -154,7 +154,7 @@ async def test_forgotten_code_is_expired(
     assert len(fake.requests) == 1
 
 
-async def test_code_could_not_be_made(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_code_could_not_be_made(fake: MockAniLiberty, account: V1Account) -> None:
     fake.routes[("POST", "/accounts/otp/get")] = lambda r: httpx.Response(
         404, json={"message": "could not create OTP"}
     )
@@ -165,7 +165,7 @@ async def test_code_could_not_be_made(fake: FakeAniLiberty, account: V1Account) 
 # -- the user's data --------------------------------------------------------------------------
 
 
-def favorites_route(fake: FakeAniLiberty, total: int) -> None:
+def favorites_route(fake: MockAniLiberty, total: int) -> None:
     template = load_fixture("catalog_releases_page1_limit3.json")["data"][0]
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -180,7 +180,7 @@ def favorites_route(fake: FakeAniLiberty, total: int) -> None:
     fake.routes[("GET", "/accounts/users/me/favorites/releases")] = answer
 
 
-async def test_favorites_through_every_page(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_favorites_through_every_page(fake: MockAniLiberty, account: V1Account) -> None:
     favorites_route(fake, 107)
     titles = await account.favorites(TOKEN)
     assert [t.id for t in titles] == list(range(1, 108))
@@ -192,13 +192,13 @@ async def test_favorites_through_every_page(fake: FakeAniLiberty, account: V1Acc
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in fake.requests)
 
 
-async def test_no_favorites(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_no_favorites(fake: MockAniLiberty, account: V1Account) -> None:
     favorites_route(fake, 0)
     assert await account.favorites(TOKEN) == []
     assert len(fake.requests) == 1
 
 
-async def test_set_favorite(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_set_favorite(fake: MockAniLiberty, account: V1Account) -> None:
     for method in ("POST", "DELETE"):
         fake.routes[(method, "/accounts/users/me/favorites")] = lambda r: httpx.Response(
             200, json=[10292]
@@ -211,7 +211,7 @@ async def test_set_favorite(fake: FakeAniLiberty, account: V1Account) -> None:
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_a_dead_token_is_unauthorized_everywhere(
-    fake: FakeAniLiberty, account: V1Account, status: int
+    fake: MockAniLiberty, account: V1Account, status: int
 ) -> None:
     refuse = lambda r: httpx.Response(status, json={"message": "Unauthenticated."})  # noqa: E731
     for key in [
@@ -234,7 +234,7 @@ async def test_a_dead_token_is_unauthorized_everywhere(
     assert len(fake.requests) == 5
 
 
-def profile_route(fake: FakeAniLiberty, passkey: str | None) -> None:
+def profile_route(fake: MockAniLiberty, passkey: str | None) -> None:
     profile = {
         "id": 1,
         "login": "user",
@@ -243,7 +243,7 @@ def profile_route(fake: FakeAniLiberty, passkey: str | None) -> None:
     fake.routes[("GET", "/accounts/users/me/profile")] = lambda r: httpx.Response(200, json=profile)
 
 
-async def test_feed_links(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_feed_links(fake: MockAniLiberty, account: V1Account) -> None:
     profile_route(fake, PASSKEY)
     links = await account.feed_links(TOKEN)
     assert [(link.label, link.url) for link in links] == [
@@ -254,7 +254,7 @@ async def test_feed_links(fake: FakeAniLiberty, account: V1Account) -> None:
     assert await account.feed_links(TOKEN) == []
 
 
-async def test_title_feed_url(fake: FakeAniLiberty, account: V1Account) -> None:
+async def test_title_feed_url(fake: MockAniLiberty, account: V1Account) -> None:
     assert await account.title_feed_url(None, 9789) == f"{API}/anime/torrents/rss/release/9789"
     assert fake.requests == []  # no token, no request
     profile_route(fake, PASSKEY)

@@ -11,7 +11,7 @@ from bot.anilibria._roles import Catalogue
 from bot.anilibria._types import TitleKind, Torrent
 from bot.anilibria.errors import ServerError
 from bot.anilibria.v1 import V1Catalogue, V1Client
-from tests.fakes.aniliberty import API, SITE, FakeAniLiberty, load_fixture
+from tests.fakes.aniliberty_mock import API, SITE, MockAniLiberty, load_fixture
 
 
 def json_answer(name: str) -> httpx.Response:
@@ -19,12 +19,12 @@ def json_answer(name: str) -> httpx.Response:
 
 
 @pytest.fixture
-def fake() -> FakeAniLiberty:
-    return FakeAniLiberty()
+def fake() -> MockAniLiberty:
+    return MockAniLiberty()
 
 
 @pytest.fixture
-async def catalogue(fake: FakeAniLiberty) -> AsyncIterator[V1Catalogue]:
+async def catalogue(fake: MockAniLiberty) -> AsyncIterator[V1Catalogue]:
     client = V1Client(API, SITE, transport=fake.transport, retries=0)
     yield V1Catalogue(client, SITE + "/")
     await client.aclose()
@@ -43,7 +43,7 @@ def test_title_url(catalogue: V1Catalogue) -> None:
     assert odd == f"{SITE}/anime/releases/release/a%20b%2Fc%3Fd"
 
 
-async def test_search_slices_a_bare_array(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_search_slices_a_bare_array(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     fake.routes[("GET", "/app/search/releases")] = lambda r: json_answer(
         "releases_latest_limit10.json"
     )
@@ -58,7 +58,7 @@ async def test_search_slices_a_bare_array(fake: FakeAniLiberty, catalogue: V1Cat
     assert len(fake.requests) == before  # no request for an empty query
 
 
-async def test_title_by_id_and_alias(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_title_by_id_and_alias(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     fake.add(10292, 1_790_000_000, episodes=4)
     by_id = await catalogue.title(10292)
     by_alias = await catalogue.title("release-10292")
@@ -70,19 +70,19 @@ async def test_title_by_id_and_alias(fake: FakeAniLiberty, catalogue: V1Catalogu
     assert fake.paths() == ["/anime/releases/10292", "/anime/releases/release-10292"]
 
 
-async def test_unknown_title_is_none(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_unknown_title_is_none(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     assert await catalogue.title("no-such/thing") is None
     assert await catalogue.title(" ") is None
     assert [s.raw_path for s in fake.requests] == ["/api/v1/anime/releases/no-such%2Fthing"]
 
 
-async def test_title_server_error_is_not_none(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_title_server_error_is_not_none(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     fake.faults.append(httpx.Response(502, text="<html>bad gateway</html>"))
     with pytest.raises(ServerError):
         await catalogue.title(1)
 
 
-async def test_random_title(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_random_title(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     fake.routes[("GET", "/anime/releases/random")] = lambda r: json_answer(
         "latest_releases_limit1.json"
     )
@@ -91,7 +91,7 @@ async def test_random_title(fake: FakeAniLiberty, catalogue: V1Catalogue) -> Non
     assert fake.requests[0].params == {"limit": "1"}
 
 
-async def test_schedule(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_schedule(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     fake.routes[("GET", "/anime/schedule/week")] = lambda r: json_answer(
         "schedule_week_sample.json"
     )
@@ -103,14 +103,14 @@ async def test_schedule(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
     assert [d.day for d in await catalogue.schedule()] == [0, 6]
 
 
-async def test_torrent_file(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_torrent_file(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     fake.routes[("GET", "/anime/torrents/40138/file")] = lambda r: httpx.Response(
         200, content=b"d4:infode", headers={"content-type": "application/x-bittorrent"}
     )
     assert await catalogue.torrent_file(Torrent(id=40138)) == b"d4:infode"
 
 
-async def test_genres(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_genres(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     genres = [{"id": 1, "name": "Экшен"}, {"id": 5, "name": "Сейнен"}, {"id": 9, "name": ""}]
     fake.routes[("GET", "/anime/catalog/references/genres")] = lambda r: httpx.Response(
         200, json=genres
@@ -119,7 +119,7 @@ async def test_genres(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
     assert await catalogue.genre_ids() == [("Экшен", 1), ("Сейнен", 5)]
 
 
-async def test_videos_newest_first(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_videos_newest_first(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     shuffled = list(reversed(load_fixture("media_videos_limit10.json")))
     fake.routes[("GET", "/media/videos")] = lambda r: httpx.Response(200, json=shuffled)
     videos = await catalogue.videos(3)
@@ -129,13 +129,13 @@ async def test_videos_newest_first(fake: FakeAniLiberty, catalogue: V1Catalogue)
     assert fake.requests[1].params == {"limit": "50"}
 
 
-async def test_is_alive(fake: FakeAniLiberty, catalogue: V1Catalogue) -> None:
+async def test_is_alive(fake: MockAniLiberty, catalogue: V1Catalogue) -> None:
     fake.routes[("GET", "/app/status")] = lambda r: json_answer("app_status.json")
     assert await catalogue.is_alive()
 
 
 async def test_catalogue_releases_with_filters(
-    fake: FakeAniLiberty, catalogue: V1Catalogue
+    fake: MockAniLiberty, catalogue: V1Catalogue
 ) -> None:
     seen: list[httpx.Request] = []
 
@@ -170,7 +170,7 @@ async def test_catalogue_releases_with_filters(
 
 
 async def test_schedule_is_revalidated_by_etag(
-    fake: FakeAniLiberty, catalogue: V1Catalogue
+    fake: MockAniLiberty, catalogue: V1Catalogue
 ) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.headers.get("if-none-match") == '"week-1"':

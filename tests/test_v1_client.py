@@ -26,7 +26,7 @@ from bot.anilibria.errors import (
     UnknownParametersError,
 )
 from bot.anilibria.v1 import V1Client
-from tests.fakes.aniliberty import API, SITE, load_fixture
+from tests.fakes.aniliberty_mock import API, SITE, load_fixture
 
 NOW = 1_800_000_000.0
 TOKEN = "eyJpdiI6IlNFQ1JFVFRPS0VOIn0="

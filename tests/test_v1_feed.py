@@ -1,4 +1,4 @@
-"""V1Feed: the polling rules, against FakeAniLiberty over httpx.MockTransport.
+"""V1Feed: the polling rules, against MockAniLiberty over httpx.MockTransport.
 
 Poll intervals are tiny (0.05 s); tests wait for conditions with a deadline, never a fixed sleep.
 """
@@ -18,7 +18,7 @@ from bot.anilibria._roles import NewsFeed, UpstreamConfig
 from bot.anilibria._types import Change, TitleSeen
 from bot.anilibria.errors import TransportError
 from bot.anilibria.v1 import MARK_KEY, V1Catalogue, V1Client, V1Feed, open_upstream
-from tests.fakes.aniliberty import API, SITE, FakeAniLiberty
+from tests.fakes.aniliberty_mock import API, SITE, MockAniLiberty
 
 T = 1_790_000_000
 INTERVAL = 0.05
@@ -87,20 +87,20 @@ async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> Non
         await asyncio.sleep(0.005)
 
 
-async def polls(fake: FakeAniLiberty, more: int) -> None:
+async def polls(fake: MockAniLiberty, more: int) -> None:
     """Wait until the feed has polled ``latest`` ``more`` more times."""
     target = fake.count(LATEST) + more
     await eventually(lambda: fake.count(LATEST) >= target)
 
 
-def catalogue_with(fake: FakeAniLiberty, count: int, *, first: int = 1) -> None:
+def catalogue_with(fake: MockAniLiberty, count: int, *, first: int = 1) -> None:
     for n in range(first, first + count):
         fake.add(n, T + n)
 
 
 @asynccontextmanager
 async def running(
-    fake: FakeAniLiberty,
+    fake: MockAniLiberty,
     marks: Marks,
     interest: Followed,
     sink: Sink,
@@ -132,7 +132,7 @@ def test_feed_implements_the_role() -> None:
 
 
 async def test_first_start_is_a_baseline_of_followed_titles() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(), Sink()
     catalogue_with(fake, 5)
     interest = Followed(3, 2, 99)  # 99 does not exist
     async with running(fake, marks, interest, sink):
@@ -154,7 +154,7 @@ async def test_first_start_is_a_baseline_of_followed_titles() -> None:
 
 
 async def test_first_start_retries_when_a_baseline_read_fails() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(), Sink()
     catalogue_with(fake, 3)
     fake.routes[("GET", "/anime/releases/2")] = lambda r: httpx.Response(503)
     async with running(fake, marks, Followed(2), sink) as feed:
@@ -170,7 +170,7 @@ async def test_first_start_retries_when_a_baseline_read_fails() -> None:
 
 
 async def test_followed_bump_is_read_once_unfollowed_is_not_read() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     async with running(fake, marks, Followed(2), sink):
         await polls(fake, 1)
@@ -193,7 +193,7 @@ async def test_followed_bump_is_read_once_unfollowed_is_not_read() -> None:
 
 
 async def test_a_new_latest_episode_without_a_bump_is_a_change() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     async with running(fake, marks, Followed(), sink):
         await polls(fake, 1)
@@ -204,7 +204,7 @@ async def test_a_new_latest_episode_without_a_bump_is_a_change() -> None:
 
 
 async def test_downtime_pages_the_catalogue_down_to_the_mark() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 40), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 40), Sink()
     catalogue_with(fake, 120)  # 41..120 were bumped while the bot was down
     interest = Followed(45, 100, 10)
     async with running(fake, marks, interest, sink) as feed:
@@ -223,7 +223,7 @@ async def test_downtime_pages_the_catalogue_down_to_the_mark() -> None:
 
 
 async def test_more_than_50_bumps_between_polls_are_caught_up() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 60), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 60), Sink()
     catalogue_with(fake, 60)
     async with running(fake, marks, Followed(), sink):
         await polls(fake, 1)
@@ -244,7 +244,7 @@ async def test_a_sink_failure_keeps_the_mark_below_it_until_handed_over() -> Non
         failures[change.title.id] = left - 1
         return left > 0
 
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink(fail)
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink(fail)
     catalogue_with(fake, 5)
     async with running(fake, marks, Followed(), sink):
         await polls(fake, 1)
@@ -261,7 +261,7 @@ async def test_a_sink_that_keeps_failing_holds_the_mark_and_logs_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot.anilibria.v1")
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink(lambda c: c.title.id == 2)
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink(lambda c: c.title.id == 2)
     catalogue_with(fake, 5)
     async with running(fake, marks, Followed(), sink) as feed:
         await polls(fake, 1)
@@ -284,7 +284,7 @@ async def test_a_sink_that_keeps_failing_holds_the_mark_and_logs_once(
 
 
 async def test_steady_state_is_one_request_per_poll() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     async with running(fake, marks, Followed(1, 2), sink):
         await polls(fake, 6)
@@ -301,7 +301,7 @@ async def test_steady_state_is_one_request_per_poll() -> None:
 
 
 async def test_steady_state_with_etag_is_a_304_per_poll() -> None:
-    fake, marks, sink = FakeAniLiberty(etag=True), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(etag=True), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     async with running(fake, marks, Followed(1), sink):
         await polls(fake, 5)
@@ -316,7 +316,7 @@ async def test_steady_state_with_etag_is_a_304_per_poll() -> None:
 
 
 async def test_rate_limit_waits_retry_after() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     fake.faults.append(httpx.Response(429, headers={"Retry-After": "0.4"}))
     async with running(fake, marks, Followed(), sink) as feed:
@@ -330,7 +330,7 @@ async def test_rate_limit_waits_retry_after() -> None:
 
 async def test_faults_back_off_log_once_and_recover(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="bot.anilibria.v1")
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     fake.faults.extend(
         [
@@ -357,7 +357,7 @@ async def test_faults_back_off_log_once_and_recover(caplog: pytest.LogCaptureFix
 
 
 async def test_an_unexpected_error_does_not_end_the_feed() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     interest = Followed(1)
     interest.fail_next = 1
@@ -370,7 +370,7 @@ async def test_an_unexpected_error_does_not_end_the_feed() -> None:
 
 
 async def test_close_stops_a_sleeping_poller_at_once() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 2)
     client = V1Client(API, SITE, transport=fake.transport)
     feed = V1Feed(client, V1Catalogue(client, SITE), marks, Followed(), poll_interval=60)
@@ -388,7 +388,7 @@ async def test_close_stops_a_sleeping_poller_at_once() -> None:
 
 
 async def test_health_counts_changes() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 5)
     async with running(fake, marks, Followed(), sink) as feed:
         await eventually(lambda: feed.health().state == "ok")
@@ -401,7 +401,7 @@ async def test_health_counts_changes() -> None:
 
 
 async def test_open_upstream_wires_the_roles() -> None:
-    fake, marks, sink = FakeAniLiberty(), Marks(T + 5), Sink()
+    fake, marks, sink = MockAniLiberty(), Marks(T + 5), Sink()
     catalogue_with(fake, 3)
     config = UpstreamConfig(api_url=API, site_url=SITE, poll_interval=INTERVAL, user_agent="ua/1")
     upstream = open_upstream(config, marks, Followed(), transport=fake.transport)

@@ -10,7 +10,7 @@ import pytest
 from bot.anilibria.errors import ResponseShapeError
 from bot.anilibria.v1 import _models as m
 from bot.anilibria.v1._lenient import parse_list, parse_one
-from tests.fakes.aniliberty import FIXTURES_DIR, load_fixture
+from tests.fakes.aniliberty_mock import FIXTURES_DIR, load_fixture
 
 CAPTURES = sorted(p.name for p in FIXTURES_DIR.glob("*.json"))
 

@@ -1,4 +1,5 @@
-"""FakeAniLiberty: an in-memory AniLiberty API v1 for ``httpx.MockTransport``.
+"""MockAniLiberty: an in-memory AniLiberty API v1 for ``httpx.MockTransport`` (unit tests; the
+end-to-end tests run the bot against the loopback server of ``tests/fakes/aniliberty.py``).
 
 Releases are built from the real capture ``release_10292.json`` (so they have the live shape)
 with their own id, alias, ``fresh_at`` and episodes. It serves ``/anime/releases/latest``
@@ -55,7 +56,7 @@ class Seen:
     status: int = 0
 
 
-class FakeAniLiberty:
+class MockAniLiberty:
     def __init__(self, *, etag: bool = False) -> None:
         self.template: dict[str, Any] = load_fixture("release_10292.json")
         self.releases: dict[int, dict[str, Any]] = {}
