@@ -246,8 +246,8 @@ def profile_route(fake: MockAniLiberty, passkey: str | None) -> None:
 async def test_feed_links(fake: MockAniLiberty, account: V1Account) -> None:
     profile_route(fake, PASSKEY)
     links = await account.feed_links(TOKEN)
-    assert [(link.label, link.url) for link in links] == [
-        ("rss", f"{API}/anime/torrents/rss?pk={PASSKEY}")
+    assert [(link.key, link.url) for link in links] == [
+        ("torrents", f"{API}/anime/torrents/rss?pk={PASSKEY}")
     ]
     assert PASSKEY not in repr(links[0])  # FeedLink hides its URL from repr
     profile_route(fake, None)

@@ -143,7 +143,8 @@ class V1Account:
         passkey = await self._passkey(token)
         if passkey is None:
             return []
-        return [FeedLink("rss", self._client.url("/anime/torrents/rss", {"pk": passkey}))]
+        url = self._client.url("/anime/torrents/rss", {"pk": passkey})
+        return [FeedLink("torrents", "Torrent RSS", url)]
 
     async def title_feed_url(self, token: str | None, title_id: int) -> str | None:
         path = f"/anime/torrents/rss/release/{quote(str(title_id), safe='')}"

@@ -92,8 +92,21 @@ class V1Catalogue:
             data = data["data"]  # the shape the spec documents; live answers a bare array
         return convert.schedule_days(parse_list(m.ScheduleItem, data, "schedule"), self.site_url)
 
+    async def torrent(self, torrent_id: int) -> tuple[Title, Torrent] | None:
+        try:
+            data = await self._client.get(f"/anime/torrents/{_segment(torrent_id)}")
+        except NotFoundError:
+            return None
+        found = parse_one(m.TorrentWithRelease, data, "torrent")
+        if found.release is None:
+            return None
+        return self._title(found.release), convert.torrent(found)
+
     async def torrent_file(self, torrent: Torrent) -> bytes:
-        return await self._client.download(f"/anime/torrents/{torrent.id}/file")
+        data = await self._client.download(f"/anime/torrents/{torrent.id}/file")
+        if not data.startswith(b"d"):  # a .torrent is a bencoded dictionary; an HTML page is not
+            raise ResponseShapeError(f"torrent {torrent.id}: not a .torrent file")
+        return data
 
     async def genres(self) -> list[str]:
         return [name for name, _ in await self.genre_ids()]

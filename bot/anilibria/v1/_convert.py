@@ -188,7 +188,8 @@ def title(release: m.Release, site_url: str, *, published: m.Episode | None = No
         year=release.year,
         season=_season(release.season),
         status=_status(release.is_in_production),
-        announcement=_text(release.notification),
+        # "" says "no banner" (v1 sends null then); None would mean "this answer does not say".
+        announcement=_text(release.notification) or "",
         description=_text(release.description),
         genres=_unique(genre.name for genre in release.genres),
         voices=_unique(

@@ -109,7 +109,8 @@ class V1Feed:
         self._last_change_at: float | None = None
         self._last_catchup_at: float | None = None
         self._detail = ""
-        self._failures = 0
+        self._failures = 0  # in a row, for the backoff
+        self._failed_polls = 0  # since start, for /stats
 
     # -- the role ---------------------------------------------------------------------------
 
@@ -145,6 +146,7 @@ class V1Feed:
             state=self._state,
             since=self._since,
             ok_at=self._ok_at,
+            failures=self._failed_polls,
             changes=self._changes,
             last_change_at=self._last_change_at,
             last_catchup_at=self._last_catchup_at,
@@ -165,6 +167,7 @@ class V1Feed:
 
     def _failed(self, exc: BaseException, *, unexpected: bool = False) -> None:
         self._failures += 1
+        self._failed_polls += 1
         self._detail = hide(f"{type(exc).__name__}: {exc}")
         if self._set_state("failing"):
             if unexpected:

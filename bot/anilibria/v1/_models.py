@@ -171,6 +171,12 @@ class Release(V1Model):
         return "latest_episode" in self.model_fields_set
 
 
+class TorrentWithRelease(Torrent):
+    """``/anime/torrents/{hashOrId}``: the torrent and the release it belongs to."""
+
+    release: Annotated[Release | None, Lenient] = None
+
+
 class ScheduleItem(V1Model):
     release: Release
     full_season_is_released: OptBool = None
