@@ -23,6 +23,7 @@ from bot.anilibria.errors import (
     InvalidUserError,
     LoginError,
     NotFoundError,
+    RateLimitedError,
     ResponseShapeError,
     ServerError,
     TransportError,
@@ -660,7 +661,7 @@ async def test_fake_add_episode_shows_in_updates(
         (504, 500, ServerError),
         (None, 502, ServerError),
         (400, 400, ApiError),
-        (None, 429, ApiError),
+        (None, 429, RateLimitedError),
     ],
 )
 def test_api_error_classification(code: int | None, status: int, expected: type[ApiError]) -> None:
