@@ -112,6 +112,8 @@ class Accounts:
             await self._expire(user_id, stored.ciphertext)
             return None
         self._learned(session)
+        if self.vault.needs_reseal(stored.ciphertext):  # opened with an older key: the newest
+            stored = await self.repo.reseal(stored, self.vault.seal(user_id, session))
         return LinkedSession(user_id, session, stored.ciphertext, stored.login)
 
     async def is_linked(self, user_id: int) -> bool:
