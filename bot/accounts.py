@@ -88,15 +88,12 @@ class Accounts:
         self.matcher = matcher
         self.wake_sender = wake_sender
         self._clock = clock
-        self._known_secrets: set[str] = set()
         self._refreshed_at: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 
     def _learned(self, session: str) -> None:
         """Teach the log filter this session before any code path could print it."""
-        if session not in self._known_secrets:
-            self._known_secrets.add(session)
-            add_secret(session)
+        add_secret(session)  # the filter keeps the most recent sessions: refresh this one
 
     # -- the session ---------------------------------------------------------------------------
 
