@@ -43,6 +43,8 @@ from bot.notify.listener import EventListener
 from bot.notify.matcher import Matcher
 from bot.notify.sender import Sender
 from bot.services import Services
+from bot.startup import Stop, TokenWatch, check_sessions, prepare
+from bot.startup import main as run_main
 
 __all__ = ["main", "run"]
 
@@ -89,15 +91,15 @@ async def _prune_forever(services: Services) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
-async def _guard(name: str, factory: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-    """Run a long-lived task; if it dies, log it and stop (the supervisor restarts us)."""
+async def _guard(name: str, factory: Callable[[], Awaitable[None]], stop: Stop) -> None:
+    """Run a long-lived task; if it dies, log it and stop with exit code 1 (for the supervisor)."""
     try:
         await factory()
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("%s crashed; stopping", name)
-        stop.set()
+        stop.fail(1, f"{name} crashed (the traceback is above)")
 
 
 async def run(settings: Settings) -> int:
@@ -107,6 +109,8 @@ async def run(settings: Settings) -> int:
             "ANILIBRIA_API_URL/ANILIBRIA_WS_URL point at the public v2 API, which was switched "
             "off upstream in July 2025: point them at a v2-compatible server"
         )
+    if not await prepare(settings):  # Telegram takes the token; this process holds the database
+        return 0  # stopped while waiting for Telegram
     try:  # the key that seals AniLibria sessions: SECRET_KEY, else a 0600 file beside the db
         vault = SessionVault.from_settings(
             settings.secret_key.get_secret_value() if settings.secret_key else None,
@@ -116,6 +120,7 @@ async def run(settings: Settings) -> int:
         log.error("cannot load the session encryption key: %s", exc)
         return 2
     db = await storage.connect(settings.database_path)
+    await check_sessions(vault, db)  # a changed key must not silently expire every session
     client = AniLibriaClient(settings.anilibria_api_url, settings.anilibria_site_url)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     limiter = SendLimiter(settings.send_rate)
@@ -178,7 +183,8 @@ async def run(settings: Settings) -> int:
     LocaleMiddleware(i18n, settings.default_language).setup(dp)
     dp.include_router(build_router())
 
-    stop = asyncio.Event()
+    stop = Stop()
+    session.middleware(TokenWatch(stop))  # a token revoked while polling: exit 3
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -230,11 +236,11 @@ async def run(settings: Settings) -> int:
     await bot.session.close()
     await db.close()
     log.info("stopped")
-    return 0
+    return stop.exit_code()
 
 
 def main() -> int:
     settings = load_settings()
     if settings is None:
         return 2
-    return asyncio.run(run(settings))
+    return run_main(run, settings)
