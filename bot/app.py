@@ -31,7 +31,12 @@ from bot.commands import set_commands
 from bot.config import Settings
 from bot.crypto import SessionVault, VaultError
 from bot.handlers import build_router
-from bot.handlers.middlewares import ChatMiddleware, LocaleMiddleware, ThrottlingMiddleware
+from bot.handlers.middlewares import (
+    ChatMiddleware,
+    InFlightMiddleware,
+    LocaleMiddleware,
+    ThrottlingMiddleware,
+)
 from bot.health import TelegramPulse, health_path, write_heartbeat_forever
 from bot.i18n import LOCALES_DIR, PoI18n
 from bot.logs import setup_logging
@@ -56,6 +61,7 @@ WINDS_DOWN = frozenset({"sender", "listener", "polling", "digest"})
 PRUNE_EVERY = 3600.0
 KEEP_SENT = 7 * 86400.0
 KEEP_PARKED = 30 * 86400.0
+POLLING_TASKS = 64  # updates handled at once; more wait in Telegram's queue, not in memory
 
 
 def load_settings() -> Settings | None:
@@ -176,6 +182,8 @@ async def run(settings: Settings) -> int:
     listener = EventListener(stream, matcher, CatchUp(client, matcher, services.state))
 
     dp = Dispatcher(storage=MemoryStorage(), services=services)
+    in_flight = InFlightMiddleware()  # the updates being handled, for the stop
+    dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(ThrottlingMiddleware())
     chat_middleware = ChatMiddleware()
     dp.message.outer_middleware(chat_middleware)
@@ -196,7 +204,15 @@ async def run(settings: Settings) -> int:
 
     start("sender", sender.run)
     start("listener", listener.run)
-    start("polling", lambda: dp.start_polling(bot, handle_signals=False, close_bot_session=False))
+    start(
+        "polling",
+        lambda: dp.start_polling(
+            bot,
+            handle_signals=False,
+            close_bot_session=False,
+            tasks_concurrency_limit=POLLING_TASKS,
+        ),
+    )
     start("prune", lambda: _prune_forever(services))
     start("digest", digest.run)
     start("favorites", FavoritesRefresher(accounts, settings.favorites_refresh_seconds).run)
@@ -225,7 +241,7 @@ async def run(settings: Settings) -> int:
         if task.get_name() not in WINDS_DOWN:
             task.cancel()  # sleeping chores: nothing in flight worth waiting for
     # Handlers already running (aiogram runs each update as a task) get to answer.
-    handlers: set[asyncio.Task[Any]] = set(getattr(dp, "_handle_update_tasks", ()))
+    handlers = set(in_flight.tasks)
     _done, pending = await asyncio.wait([*tasks, *handlers], timeout=STOP_GRACE / 2)
     for task in pending:
         log.warning("stop: %s did not finish in time, cancelled", task.get_name())

@@ -177,3 +177,37 @@ async def test_the_database_its_wal_shm_key_and_lock_are_0600(
     assert modes == dict.fromkeys(names, 0o600), modes
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert await bot.stop() == 0
+
+
+async def test_polling_handles_a_bounded_number_of_updates_at_once(
+    bot: BotProcess, telegram: FakeTelegram, anilibria: FakeAniLibria
+) -> None:
+    """150 searches against a slow AniLibria: at most POLLING_TASKS are handled at once (the
+    rest wait in Telegram's queue, not as tasks in memory), and every one is answered."""
+    from bot.app import POLLING_TASKS
+
+    users = range(300_001, 300_151)
+    await bot.start()
+    anilibria.rest.delay("searchTitles", 2.5, times=len(users))
+    for user in users:
+        telegram.message(user, f"/search show{user}")
+    await poll(
+        lambda: anilibria.rest.count("searchTitles") >= POLLING_TASKS,
+        timeout=30,
+        message="the first searches",
+    )
+    await asyncio.sleep(1.0)  # well before the first of them answers
+    assert anilibria.rest.count("searchTitles") == POLLING_TASKS
+    await poll(lambda: all(telegram.sent(user) for user in users), timeout=90, message="replies")
+    assert await bot.stop() == 0
+
+
+async def test_a_stop_lets_the_update_being_handled_answer(
+    bot: BotProcess, telegram: FakeTelegram, anilibria: FakeAniLibria
+) -> None:
+    await bot.start()
+    anilibria.rest.delay("searchTitles", 1.5)
+    telegram.message(USER, "/search slow")
+    await poll(lambda: anilibria.rest.count("searchTitles") == 1, message="the search to start")
+    assert await bot.stop(signal.SIGTERM) == 0
+    assert telegram.sent(USER), bot.log()  # answered before the process left
