@@ -48,7 +48,7 @@ from bot.notify.listener import EventListener
 from bot.notify.matcher import Matcher
 from bot.notify.sender import Sender
 from bot.services import Services
-from bot.startup import Stop, TokenWatch, check_sessions, prepare
+from bot.startup import EXIT_CRASH, Stop, TokenWatch, check_sessions, prepare
 from bot.startup import main as run_main
 
 __all__ = ["main", "run"]
@@ -105,7 +105,7 @@ async def _guard(name: str, factory: Callable[[], Awaitable[None]], stop: Stop) 
         raise
     except Exception:
         log.exception("%s crashed; stopping", name)
-        stop.fail(1, f"{name} crashed (the traceback is above)")
+        stop.fail(EXIT_CRASH, f"{name} crashed (the traceback is above)")
 
 
 async def run(settings: Settings) -> int:
