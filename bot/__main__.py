@@ -1,7 +1,7 @@
-"""`python -m bot`"""
+"""`python -m bot` runs the bot; `python -m bot backup PATH` and friends are in bot.cli."""
 
 import sys
 
-from bot.app import main
+from bot.cli import main
 
-sys.exit(main())
+sys.exit(main(sys.argv[1:]))

@@ -33,7 +33,12 @@ from bot.config import Settings
 from bot.crypto import SessionVault, VaultError
 from bot.handlers import build_router
 from bot.handlers.commands import set_commands
-from bot.handlers.middlewares import ChatMiddleware, LocaleMiddleware, ThrottlingMiddleware
+from bot.handlers.middlewares import (
+    ChatMiddleware,
+    InFlightMiddleware,
+    LocaleMiddleware,
+    ThrottlingMiddleware,
+)
 from bot.handlers.services import Services
 from bot.health import TelegramPulse, health_path, write_heartbeat_forever
 from bot.logs import setup_logging
@@ -42,6 +47,8 @@ from bot.notify.interest import FollowedTitles
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
 from bot.notify.matcher import Matcher
 from bot.notify.sender import Sender
+from bot.startup import EXIT_CRASH, Stop, TokenWatch, check_sessions, prepare
+from bot.startup import main as run_main
 from bot.ui.i18n import LOCALES_DIR, PoI18n
 
 __all__ = ["main", "run"]
@@ -54,6 +61,7 @@ WINDS_DOWN = frozenset({"sender", "feed", "polling", "digest"})
 PRUNE_EVERY = 3600.0
 KEEP_SENT = 7 * 86400.0
 KEEP_PARKED = 30 * 86400.0
+POLLING_TASKS = 64  # updates handled at once; more wait in Telegram's queue, not in memory
 
 
 def load_settings() -> Settings | None:
@@ -89,15 +97,15 @@ async def _prune_forever(outbox: storage.Outbox) -> None:
         await asyncio.sleep(PRUNE_EVERY)
 
 
-async def _guard(name: str, factory: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
-    """Run a long-lived task; if it dies, log it and stop (the supervisor restarts us)."""
+async def _guard(name: str, factory: Callable[[], Awaitable[None]], stop: Stop) -> None:
+    """Run a long-lived task; if it dies, log it and stop with exit code 1 (for the supervisor)."""
     try:
         await factory()
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("%s crashed; stopping", name)
-        stop.set()
+        stop.fail(EXIT_CRASH, f"{name} crashed (the traceback is above)")
 
 
 def open_upstream(settings: Settings, marks: MarkStore, interest: Interest) -> Upstream:
@@ -124,6 +132,8 @@ async def run(settings: Settings) -> int:
             "July 2025: point ANILIBRIA_API_URL and ANILIBRIA_WS_URL at a v2-compatible server, "
             "or use ANILIBRIA_API=v1 (the default)"
         )
+    if not await prepare(settings):  # Telegram takes the token; this process holds the database
+        return 0  # stopped while waiting for Telegram
     try:  # the key that seals AniLibria sessions: SECRET_KEY, else a 0600 file beside the db
         vault = SessionVault.from_settings(
             settings.secret_key.get_secret_value() if settings.secret_key else None,
@@ -133,6 +143,7 @@ async def run(settings: Settings) -> int:
         log.error("cannot load the session encryption key: %s", exc)
         return 2
     db = await storage.connect(settings.database_path)
+    await check_sessions(vault, db)  # a changed key must not silently expire every session
     subscriptions = storage.SubscriptionRepo(db)
     state = storage.StateRepo(db)
     upstream = open_upstream(settings, state, FollowedTitles(subscriptions))
@@ -204,6 +215,8 @@ async def run(settings: Settings) -> int:
     )
 
     dp = Dispatcher(storage=MemoryStorage(), services=services)
+    in_flight = InFlightMiddleware()  # the updates being handled, for the stop
+    dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(ThrottlingMiddleware())
     chat_middleware = ChatMiddleware()
     dp.message.outer_middleware(chat_middleware)
@@ -211,7 +224,8 @@ async def run(settings: Settings) -> int:
     LocaleMiddleware(i18n, settings.default_language).setup(dp)
     dp.include_router(build_router())
 
-    stop = asyncio.Event()
+    stop = Stop()
+    session.middleware(TokenWatch(stop))  # a token revoked while polling: exit 3
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -223,7 +237,15 @@ async def run(settings: Settings) -> int:
 
     start("sender", sender.run)
     start("feed", lambda: upstream.feed.run(matcher.handle))
-    start("polling", lambda: dp.start_polling(bot, handle_signals=False, close_bot_session=False))
+    start(
+        "polling",
+        lambda: dp.start_polling(
+            bot,
+            handle_signals=False,
+            close_bot_session=False,
+            tasks_concurrency_limit=POLLING_TASKS,
+        ),
+    )
     start("prune", lambda: _prune_forever(outbox))
     start("digest", digest.run)
     start("favorites", FavoritesRefresher(accounts, settings.favorites_refresh_seconds).run)
@@ -253,7 +275,7 @@ async def run(settings: Settings) -> int:
         if task.get_name() not in WINDS_DOWN:
             task.cancel()  # sleeping chores: nothing in flight worth waiting for
     # Handlers already running (aiogram runs each update as a task) get to answer.
-    handlers: set[asyncio.Task[Any]] = set(getattr(dp, "_handle_update_tasks", ()))
+    handlers = set(in_flight.tasks)
     _done, pending = await asyncio.wait([*tasks, *handlers], timeout=STOP_GRACE / 2)
     for task in pending:
         log.warning("stop: %s did not finish in time, cancelled", task.get_name())
@@ -264,11 +286,11 @@ async def run(settings: Settings) -> int:
     await bot.session.close()
     await db.close()
     log.info("stopped")
-    return 0
+    return stop.exit_code()
 
 
 def main() -> int:
     settings = load_settings()
     if settings is None:
         return 2
-    return asyncio.run(run(settings))
+    return run_main(run, settings)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 
 __all__ = ["RedactingFilter", "add_secret", "redact", "setup_logging"]
+
+MAX_LEARNED = 1000  # sessions the filter remembers (the most recently used)
 
 _SESSION = re.compile(r"(?i)(session(?:id)?[=:]\s*\"?)[^&\s\"',;]+")
 _PHPSESSID = re.compile(r"(?i)(PHPSESSID=)[^;\s]+")
@@ -29,18 +32,41 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    """Redacts the fixed secrets (the bot token) and the most recently learned ones.
+
+    Learned secrets (sessions the bot opened) are kept up to ``max_learned``, least recently
+    learned dropped first: a session in use is learned again on every use, so the set stays
+    small however many sessions the bot has ever seen. The `session=` pattern above still
+    redacts a dropped one wherever it appears in that form.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), max_learned: int = MAX_LEARNED) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.fixed = [s for s in secrets if s]
+        self.max_learned = max_learned
+        self._learned: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def secrets(self) -> list[str]:
+        return [*self.fixed, *reversed(self._learned)]
+
+    def learn(self, secret: str) -> None:
+        if not secret or secret in self.fixed:
+            return
+        self._learned[secret] = None
+        self._learned.move_to_end(secret)
+        while len(self._learned) > self.max_learned:
+            self._learned.popitem(last=False)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        cleaned = redact(message, self.secrets)
+        secrets = self.secrets
+        cleaned = redact(message, secrets)
         record.msg, record.args = cleaned, None
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
+            record.exc_text = redact(record.exc_text, secrets)
         return True
 
 
@@ -56,8 +82,8 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
 
 
 def add_secret(secret: str) -> None:
-    """Teach every redacting handler one more secret (a session the bot just learned)."""
+    """Teach every redacting handler a secret (a session the bot just used); cheap to repeat."""
     for handler in logging.getLogger().handlers:
         for flt in handler.filters:
-            if isinstance(flt, RedactingFilter) and secret:
-                flt.secrets.append(secret)
+            if isinstance(flt, RedactingFilter):
+                flt.learn(secret)

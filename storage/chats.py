@@ -100,7 +100,20 @@ class ChatRepo:
         title: str | None = None,
         seen_language: str | None = None,
     ) -> Chat:
-        """Record that the chat spoke to the bot: create it, or make it active again."""
+        """Record that the chat spoke to the bot: create it, or make it active again.
+
+        Called for every message and button press, so it writes (and waits for the write lock)
+        only when something changed; otherwise one plain read answers.
+        """
+        known = await self.get(chat_id)
+        if (
+            known is not None
+            and known.active
+            and known.type == chat_type
+            and (title is None or known.title == title)
+            and (seen_language is None or known.seen_language == seen_language)
+        ):
+            return known
         now = int(time.time())
         async with self.db.transaction() as conn:
             await conn.execute(

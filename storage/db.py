@@ -11,8 +11,11 @@ inside the deciding transaction itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import re
+import stat
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -114,11 +117,29 @@ async def _migrate(conn: aiosqlite.Connection) -> int:
     return len(bundled)
 
 
+def _private_files(path: Path) -> None:
+    """The database, its WAL and SHM readable by the owner only (mode 0600).
+
+    SQLite creates the WAL and SHM with the database file's own mode, so the file is created
+    0600 here before SQLite sees it (an empty file is an empty database); files left wider by
+    an older version are narrowed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(each.stat().st_mode)
+            if mode & 0o077:
+                log.warning("%s was readable by others (mode %o): set to 0600", each, mode)
+                each.chmod(0o600)
+
+
 async def connect(path: Path | str) -> Database:
-    """Open (creating the folder and file if needed) and migrate to the newest schema."""
+    """Open (creating the folder and a 0600 file if needed) and migrate to the newest schema."""
     path = Path(path)
     if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_files(path)
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
     try:

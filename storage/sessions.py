@@ -58,6 +58,20 @@ class SessionRepo:
         )
         return None if row is None else StoredSession(row[0], bytes(row[1]), row[2])
 
+    async def reseal(self, stored: StoredSession, ciphertext: bytes) -> StoredSession:
+        """Replace the ciphertext (the same session under a newer key) unless the row changed
+        meanwhile (relinked, unlinked, expired): the stored session as it now stands."""
+        changed = await self.db.execute(
+            "UPDATE sessions SET ciphertext = ? WHERE user_id = ? AND ciphertext = ?",
+            (ciphertext, stored.user_id, stored.ciphertext),
+        )
+        return StoredSession(stored.user_id, ciphertext, stored.login) if changed else stored
+
+    async def sealed(self) -> list[tuple[int, bytes]]:
+        """Every stored (user_id, ciphertext): the start-up check that the keys still open them."""
+        rows = await self.db.fetchall("SELECT user_id, ciphertext FROM sessions")
+        return [(row[0], bytes(row[1])) for row in rows]
+
     async def delete(self, user_id: int) -> bool:
         """Forget the session and its favorites; chats following them stop doing so."""
         async with self.db.transaction() as conn:

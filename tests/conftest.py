@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,10 @@ from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotProcess
 from tests.upstreams import Upstream, V1Upstream, V2Upstream
+
+# The bot process a test started, so that a failing test's report can carry its log.
+BOT_PROCESS = pytest.StashKey[BotProcess]()
+LOG_TAIL = 6000
 
 
 @pytest.fixture
@@ -66,12 +70,39 @@ async def any_bot(
 
 @pytest.fixture
 async def bot(
-    tmp_path: Path, telegram: FakeTelegram, anilibria: FakeAniLibria
+    request: pytest.FixtureRequest, tmp_path: Path, telegram: FakeTelegram, anilibria: FakeAniLibria
 ) -> AsyncIterator[BotProcess]:
     """The bot as a process, not yet started (tests may set env first)."""
     process = BotProcess(tmp_path, telegram, anilibria)
+    request.node.stash[BOT_PROCESS] = process
     yield process
     if process.proc is not None and process.proc.returncode is None:
         await process.kill()
-    if process.starts:
-        print(f"--- bot log ({process.log_path}) ---\n{process.log()[-6000:]}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failing test's report gets the end of the bot's log as a section of its own; a
+    passing test prints nothing."""
+    report = yield
+    process = item.stash.get(BOT_PROCESS, None)
+    if report.failed and process is not None and process.starts:
+        report.sections.append((f"bot log ({process.log_path})", process.log()[-LOG_TAIL:]))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Figures that tests record (`record_property("figure", text)`), once, after the run."""
+    figures = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "figure"
+    ]
+    if figures:
+        terminalreporter.write_sep("-", "figures")
+        for figure in figures:
+            terminalreporter.write_line(str(figure))

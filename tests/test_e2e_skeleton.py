@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ async def test_subscribe_then_episode_arrives_once(
     bot: BotProcess,
     telegram: FakeTelegram,
     anilibria: FakeAniLibria,
-    capsys: pytest.CaptureFixture[str],
+    record_property: Callable[[str, object], None],
 ) -> None:
     anilibria.rest.add_title(
         anilibria.rest.make_title(
@@ -114,11 +115,11 @@ async def test_subscribe_then_episode_arrives_once(
         for c in telegram.calls_of("sendMessage", chat_id=SUBSCRIBER)
         if "🎬" in c.params["text"] and " 5 " in c.params["text"]
     ]
-    with capsys.disabled():  # shown even under -q: the figure the issue asks the log to print
-        print(
-            f"\nsocket event -> sendMessage: {(call.at - pushed_at) * 1000:.1f} ms"
-            f" (first notice, right after the /subscribe reply: {first_latency:.1f} ms)"
-        )
+    record_property(  # listed under "figures" at the end of the run (tests/conftest.py)
+        "figure",
+        f"socket event -> sendMessage: {(call.at - pushed_at) * 1000:.1f} ms"
+        f" (first notice, right after the /subscribe reply: {first_latency:.1f} ms)",
+    )
 
     # SIGTERM: a clean exit with code 0.
     assert await bot.stop(signal.SIGTERM) == 0

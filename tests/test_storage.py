@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -173,5 +175,65 @@ async def test_one_row_per_chat_whatever_arrives_twice(tmp_path: Path) -> None:
         assert [i.kind for i in claimed] == ["episode", "episode", "text"]  # news first
         assert await outbox.release_in_flight() == 3  # a restart sends them again
         assert (await outbox.stats()).pending == 3
+    finally:
+        await database.close()
+
+
+async def test_database_wal_and_shm_are_created_0600(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)  # a usual umask: without care the file would be 0644
+    try:
+        path = tmp_path / "data" / "bot.sqlite3"
+        database = await storage.connect(path)
+        try:
+            await storage.ChatRepo(database).touch(1, "private")  # the WAL gets written
+            modes = {
+                p.name: stat.S_IMODE(p.stat().st_mode)
+                for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+            }
+            assert modes == dict.fromkeys(modes, 0o600), modes
+        finally:
+            await database.close()
+        # A file left 0644 by an older version is narrowed on the next start.
+        path.chmod(0o644)
+        database = await storage.connect(path)
+        await database.close()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(old_umask)
+
+
+async def test_touching_an_unchanged_chat_takes_no_write_lock(tmp_path: Path) -> None:
+    """Every message touches its chat: with nothing new that must be one read, not a write
+    that queues behind the fan-out holding the lock."""
+    database = await storage.connect(tmp_path / "bot.sqlite3")
+    chats = storage.ChatRepo(database)
+    try:
+        await chats.touch(5, "group", "Club", None)
+        await chats.touch(6, "private", None, "ru")
+        holding = asyncio.Event()
+        release = asyncio.Event()
+
+        async def long_writer() -> None:
+            async with database.transaction():
+                holding.set()
+                await release.wait()
+
+        writer = asyncio.create_task(long_writer())
+        await holding.wait()
+        try:
+            same = await asyncio.wait_for(chats.touch(5, "group", "Club", None), 1.0)
+            assert same.title == "Club" and same.active
+            private = await asyncio.wait_for(chats.touch(6, "private", None, None), 1.0)
+            assert private.seen_language == "ru"  # no language given: nothing to change
+            changed = asyncio.create_task(chats.touch(5, "group", "Club, renamed", None))
+            await asyncio.sleep(0.2)
+            assert not changed.done()  # a real change does wait for the writer
+        finally:
+            release.set()
+            await writer
+        assert (await changed).title == "Club, renamed"
+        await database.execute("UPDATE chats SET active = 0 WHERE id = 6")
+        assert (await chats.touch(6, "private", None, "ru")).active  # speaking reactivates
+        assert (await chats.touch(6, "private", None, "en")).seen_language == "en"
     finally:
         await database.close()

@@ -61,15 +61,12 @@ class Accounts:
         self.matcher = matcher
         self.wake_sender = wake_sender
         self._clock = clock
-        self._known_secrets: set[str] = set()
         self._refreshed_at: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 
     def _learned(self, session: str) -> None:
         """Teach the log filter this session before any code path could print it."""
-        if session not in self._known_secrets:
-            self._known_secrets.add(session)
-            add_secret(session)
+        add_secret(session)  # the filter keeps the most recent sessions: refresh this one
 
     # -- the session ---------------------------------------------------------------------------
 
@@ -85,6 +82,8 @@ class Accounts:
             await self._expire(user_id, stored.ciphertext)
             return None
         self._learned(session)
+        if self.vault.needs_reseal(stored.ciphertext):  # opened with an older key: the newest
+            stored = await self.repo.reseal(stored, self.vault.seal(user_id, session))
         return LinkedSession(user_id, session, stored.ciphertext, stored.login)
 
     async def is_linked(self, user_id: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,9 +25,32 @@ from bot.handlers.services import Services
 from bot.ui.i18n import resolve_language
 from storage import Chat as ChatRecord
 
-__all__ = ["ChatMiddleware", "LocaleMiddleware", "ThrottlingMiddleware"]
+__all__ = ["ChatMiddleware", "InFlightMiddleware", "LocaleMiddleware", "ThrottlingMiddleware"]
 
 log = logging.getLogger(__name__)
+
+
+class InFlightMiddleware(BaseMiddleware):
+    """The updates being handled right now (as the tasks that handle them), so that a stop
+    can let them answer. Registered first on ``dp.update``; aiogram's own set is private."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        task = asyncio.current_task()
+        if task is None:
+            return await handler(event, data)
+        self.tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            self.tasks.discard(task)
 
 
 class ChatMiddleware(BaseMiddleware):
