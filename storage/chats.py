@@ -175,6 +175,13 @@ class ChatRepo:
                 await conn.execute(
                     "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
                 )
+                await conn.execute(
+                    "UPDATE rules SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                )
+                await conn.execute(
+                    "UPDATE OR IGNORE rule_hits SET chat_id = ? WHERE chat_id = ?",
+                    (new_id, old_id),
+                )
                 await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
             else:
                 await conn.execute(
