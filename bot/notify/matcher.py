@@ -40,6 +40,7 @@ from bot.anilibria import (
     format_ordinal,
 )
 from bot.notify.kinds import NoticeKind
+from bot.notify.rules import NewTitles
 from storage import Database, Outbox, Priority, SubscriptionRepo, TitleRecord, TitleRepo
 
 __all__ = ["Matcher", "record_from_title", "torrent_signature"]
@@ -84,6 +85,7 @@ def record_from_title(title: Title) -> TitleRecord:
         last_episode=last,
         torrents=None if signature is None else json.dumps(signature, ensure_ascii=False),
         updated=title.updated_at,
+        created=title.created_at,
     )
 
 
@@ -115,6 +117,7 @@ class Matcher:
     def __init__(self, db: Database, *, on_queued: Callable[[int], None] | None = None) -> None:
         self.db = db
         self.on_queued = on_queued
+        self.new_titles = NewTitles()  # the follow rules: new titles to the chats they match
 
     def _queued(self, count: int) -> int:
         if count and self.on_queued is not None:
@@ -191,12 +194,13 @@ class Matcher:
         if baseline and old is not None and fresh.last_episode is not None:
             await TitleRepo.raise_high_water(conn, title.id, fresh.last_episode)
         stored = await TitleRepo.save_in(conn, fresh)
+        # A title new on AniLibria goes to the chats whose follow rules it matches.
+        queued = await self.new_titles.after_snapshot(conn, title, stored, baseline=baseline)
         if old is None or baseline:
-            # First sight, or a state to compare with later: remember it, announce nothing.
+            # First sight, or a state to compare with later: remember it, announce no episode.
             if title.episodes is not None:
                 await TitleRepo.remember_episodes_in(conn, title.id, _keyed(title.episodes))
-            return 0
-        queued = 0
+            return queued
         if title.episodes is not None:
             new = await self._new_ordinals(conn, stored, title.episodes)
             queued += await self._announce(conn, stored, new)
