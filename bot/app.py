@@ -42,6 +42,7 @@ from bot.notify.interest import FollowedTitles
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
 from bot.notify.matcher import Matcher
 from bot.notify.sender import Sender
+from bot.notify.videos import VideoWatch
 from bot.ui.i18n import LOCALES_DIR, PoI18n
 
 __all__ = ["main", "run"]
@@ -135,7 +136,9 @@ async def run(settings: Settings) -> int:
     db = await storage.connect(settings.database_path)
     subscriptions = storage.SubscriptionRepo(db)
     state = storage.StateRepo(db)
-    upstream = open_upstream(settings, state, FollowedTitles(subscriptions))
+    rules = storage.RuleRepo(db)
+    interest = FollowedTitles(subscriptions, rules, storage.TitleRepo(db))
+    upstream = open_upstream(settings, state, interest)
     log.info(
         "AniLibria API %s at %s (%s)",
         upstream.name,
@@ -201,6 +204,7 @@ async def run(settings: Settings) -> int:
         codes=codes,
         digest=digest,
         telegram=pulse,
+        rules=rules,
     )
 
     dp = Dispatcher(storage=MemoryStorage(), services=services)
@@ -226,6 +230,10 @@ async def run(settings: Settings) -> int:
     start("polling", lambda: dp.start_polling(bot, handle_signals=False, close_bot_session=False))
     start("prune", lambda: _prune_forever(outbox))
     start("digest", digest.run)
+    videos = VideoWatch(
+        upstream.catalogue.videos, db, interval=settings.videos_poll_seconds, on_queued=sender.wake
+    )
+    start("videos", videos.run)
     start("favorites", FavoritesRefresher(accounts, settings.favorites_refresh_seconds).run)
     start(
         "health",

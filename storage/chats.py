@@ -125,13 +125,19 @@ class ChatRepo:
         return None if row is None else Chat.from_row(row)
 
     async def update(self, chat_id: int, **fields: Any) -> None:
+        async with self.db.transaction() as conn:
+            await self.update_in(conn, chat_id, **fields)
+
+    @staticmethod
+    async def update_in(conn: aiosqlite.Connection, chat_id: int, **fields: Any) -> None:
+        """:meth:`update` inside the caller's transaction (an import changes many things)."""
         unknown = set(fields) - _SETTABLE
         if unknown:
             raise ValueError(f"not a chat setting: {sorted(unknown)}")
         if not fields:
             return
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        await self.db.execute(
+        await conn.execute(
             f"UPDATE chats SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 - names are whitelisted
             (*fields.values(), int(time.time()), chat_id),
         )

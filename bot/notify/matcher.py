@@ -118,6 +118,7 @@ class Matcher:
         self.db = db
         self.on_queued = on_queued
         self.new_titles = NewTitles()  # the follow rules: new titles to the chats they match
+        self._pending = 0  # rows queued by follow_in, reported by queued()
 
     def _queued(self, count: int) -> int:
         if count and self.on_queued is not None:
@@ -146,6 +147,19 @@ class Matcher:
             added = await SubscriptionRepo.add_in(conn, chat_id, title.id, thread_id)
         self._queued(queued)
         return added
+
+    async def follow_in(
+        self, conn: aiosqlite.Connection, chat_id: int, title: Title, thread_id: int | None
+    ) -> bool:
+        """:meth:`follow` inside the caller's transaction (an import follows many at once);
+        what it queues is counted when the caller calls :meth:`queued`."""
+        self._pending += await self._snapshot(conn, title, baseline=False)
+        return await SubscriptionRepo.add_in(conn, chat_id, title.id, thread_id)
+
+    def queued(self) -> int:
+        """Report what :meth:`follow_in` queued, once the caller's transaction committed."""
+        count, self._pending = self._pending, 0
+        return self._queued(count)
 
     async def remember(self, titles: Iterable[Title]) -> int:
         """Store titles the bot was shown (favorites): the same rules as any snapshot."""
