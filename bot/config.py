@@ -26,7 +26,7 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
-    anilibria_api: Literal["v1", "v2"] = "v2"  # TODO(v1 lands): v1
+    anilibria_api: Literal["v1", "v2"] = "v1"
     anilibria_api_url: str = ""  # empty: the default of ANILIBRIA_API
     anilibria_site_url: str = ""
     anilibria_ws_url: str = DEFAULT_V2_WS_URL  # v2 only
