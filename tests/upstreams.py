@@ -91,6 +91,10 @@ class Upstream(Protocol):
         """AniLibria publishes a video now."""
         ...
 
+    def video_polls(self) -> int:
+        """How often the bot has read the latest videos."""
+        ...
+
     def preview_requests(self) -> list[str]:
         """What the bot asked the API's filtering with (v2: advancedSearch queries; v1: the
         catalogue's query strings)."""
@@ -215,6 +219,9 @@ class V2Upstream:
             }
         )
 
+    def video_polls(self) -> int:
+        return self.fake.rest.count("getYouTube")
+
     def preview_requests(self) -> list[str]:
         return [
             query["query"]
@@ -307,6 +314,9 @@ class V1Upstream:
 
     def add_video(self, title: str) -> None:
         self.fake.add_video(title)
+
+    def video_polls(self) -> int:
+        return self.fake.count("/media/videos")
 
     def preview_requests(self) -> list[str]:
         return [
