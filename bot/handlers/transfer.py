@@ -47,6 +47,7 @@ from bot.handlers.transfer_format import (
 from bot.handlers.transfer_opml import build_opml
 from bot.notify.rules import rule_terms
 from bot.ui.clock import parse_hhmm
+from bot.ui.i18n import resolve_language
 from bot.ui.text import title_label
 from storage import ChatRepo, RuleRepo, RuleSpec, SubscriptionRepo
 
@@ -245,15 +246,22 @@ async def _apply(message: Message, services: Services, parsed: ExportFile) -> st
         await services.digest.set_time(chat, at)
     elif chat is not None:
         await services.digest.turn_off(chat_id)
-    lines = [
-        _("✅ Imported: {subs} new subscriptions, {rules} new rules; settings restored.").format(
-            subs=added_subs, rules=added_rules
-        )
-    ]
-    if missing:
-        ids = ", ".join(str(i) for i in missing[:20])
-        lines.append(_("AniLibria does not know these titles any more: {ids}.").format(ids=ids))
-    lines.append(_("See /subscriptions, /rules and /settings."))
+    user = message.from_user
+    language = resolve_language(
+        chat.language if chat else None,
+        user.language_code if user else None,
+        services.settings.default_language,
+    )
+    with services.i18n.use_locale(language):  # the reply speaks the imported language
+        lines = [
+            _(
+                "✅ Imported: {subs} new subscriptions, {rules} new rules; settings restored."
+            ).format(subs=added_subs, rules=added_rules)
+        ]
+        if missing:
+            ids = ", ".join(str(i) for i in missing[:20])
+            lines.append(_("AniLibria does not know these titles any more: {ids}.").format(ids=ids))
+        lines.append(_("See /subscriptions, /rules and /settings."))
     return "\n".join(lines)
 
 
