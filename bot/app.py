@@ -41,6 +41,7 @@ from bot.notify.digest import DigestScheduler
 from bot.notify.interest import FollowedTitles
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
 from bot.notify.matcher import Matcher
+from bot.notify.rules import prune_hits_forever
 from bot.notify.sender import Sender
 from bot.notify.videos import VideoWatch
 from bot.ui.i18n import LOCALES_DIR, PoI18n
@@ -234,6 +235,7 @@ async def run(settings: Settings) -> int:
         upstream.catalogue.videos, db, interval=settings.videos_poll_seconds, on_queued=sender.wake
     )
     start("videos", videos.run)
+    start("rule-hits", lambda: prune_hits_forever(rules))
     start("favorites", FavoritesRefresher(accounts, settings.favorites_refresh_seconds).run)
     start(
         "health",

@@ -201,3 +201,13 @@ async def test_videos_are_told_once_and_none_at_the_first_look(db: storage.Datab
     assert {c for c, _ in told} == {1}
     shown.append(Video("d", "Also that second", "https://youtu.be/d", created_at=now))
     assert await watch.poll_once() == 1
+
+
+async def test_hits_of_titles_no_longer_new_are_forgotten(db: storage.Database) -> None:
+    await chat(db, 1)
+    await rule(db, 1, RuleSpec())
+    await Matcher(db).handle(TitleSeen(new_title()))
+    repo = storage.RuleRepo(db)
+    assert await repo.prune_hits(int(time.time()) - 60) == 0
+    assert await repo.prune_hits(int(time.time()) + 60) == 1
+    assert await db.scalar("SELECT COUNT(*) FROM rule_hits") == 0

@@ -21,6 +21,7 @@ Matching is local, on the snapshot the feed already carries: no request per even
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ __all__ = [
     "VOICE_PREFIX",
     "NewTitles",
     "is_new_title",
+    "prune_hits_forever",
     "rule_terms",
     "title_terms",
 ]
@@ -160,3 +162,13 @@ class NewTitles:
             )
         log.info("title %s: new, matched rules, %d notices queued", title.id, queued)
         return queued
+
+
+async def prune_hits_forever(repo: RuleRepo, every: float = 3600.0) -> None:
+    """Forget which chats were told of titles that are no longer new (they are never matched
+    again), so that rule_hits does not grow forever."""
+    while True:
+        removed = await repo.prune_hits(int(time.time()) - NEW_WINDOW - 86400)
+        if removed:
+            log.info("rules: forgot %d hits of titles no longer new", removed)
+        await asyncio.sleep(every)
