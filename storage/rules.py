@@ -1,22 +1,24 @@
 """Follow rules: a chat's standing wishes for new titles, and which titles they have told of.
 
 A rule is stored twice: as the chat gave it (`rules`, for listing and export) and as the terms a
-title must all have (`rule_terms`, for matching). The terms are made by the caller
-(``bot.notify.rules``): storage only counts them. Matching a title is one indexed read of the
-rows of the title's own terms, grouped by rule, so its cost grows with the rules that share a
-term with the title, not with all rules.
+title must all have (`rule_terms`). The terms are made by the caller (``bot.notify.rules``):
+storage only compares them. Which rules a title matches is decided in memory
+(:class:`~storage.rule_index.RuleIndex`, one per open database, kept in step with the table);
+which chats that means, and the hits, are then written in SQL in the matcher's transaction.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
 
 from storage.db import Database
+from storage.rule_index import RuleIndex, current_version
 
 __all__ = ["RuleRepo", "RuleSpec", "StoredRule"]
 
@@ -60,21 +62,25 @@ class StoredRule:
         )
 
 
-def _match_sql(terms: int) -> str:
-    """Hits of one title with `terms` terms: rules whose every term the title has, one row per
-    active chat (its first matching rule's topic, "also subscribe" if any of them says so)."""
-    marks = ",".join("?" * terms)
-    return (
-        "INSERT OR IGNORE INTO rule_hits (title_id, chat_id, batch, subscribe, thread_id, at)"  # noqa: S608
-        " SELECT ?, g.chat_id, ?, g.subscribe, f.thread_id, ? FROM ("
-        " SELECT r.chat_id AS chat_id, MIN(r.id) AS first,"
-        " MAX(r.also_subscribe) AS subscribe FROM ("
-        f" SELECT rule_id FROM rule_terms WHERE term IN ({marks})"
-        " GROUP BY rule_id HAVING COUNT(*) = MAX(terms)) h"
-        " JOIN rules r ON r.id = h.rule_id GROUP BY r.chat_id) g"
-        " JOIN rules f ON f.id = g.first JOIN chats c ON c.id = g.chat_id"
-        " WHERE c.active = 1"
-    )
+_INDEXES: weakref.WeakKeyDictionary[Database, RuleIndex] = weakref.WeakKeyDictionary()
+
+# The chats of the matching rules (one row each: its first matching rule's topic, "also
+# subscribe" if any of them says so), active ones only, not told of this title before.
+_HITS_SQL = (
+    "INSERT OR IGNORE INTO rule_hits (title_id, chat_id, batch, subscribe, thread_id, at)"
+    " SELECT :title, g.chat_id, :batch, g.subscribe, f.thread_id, :now FROM ("
+    " SELECT r.chat_id AS chat_id, MIN(r.id) AS first, MAX(r.also_subscribe) AS subscribe"
+    " FROM json_each(:ids) j JOIN rules r ON r.id = j.value GROUP BY r.chat_id) g"
+    " JOIN rules f ON f.id = g.first JOIN chats c ON c.id = g.chat_id WHERE c.active = 1"
+)
+
+
+def index_of(db: Database) -> RuleIndex:
+    """The rules index of this open database (one for the whole process)."""
+    index = _INDEXES.get(db)
+    if index is None:
+        index = _INDEXES[db] = RuleIndex()
+    return index
 
 
 class RuleRepo:
@@ -96,7 +102,8 @@ class RuleRepo:
         """Store a rule; (the rule, True) when new, (the same rule given before, False), or
         (None, False) when the chat already holds `limit` rules."""
         async with self.db.transaction() as conn:
-            return await self.add_in(
+            before = await current_version(conn)
+            rule, added = await self.add_in(
                 conn,
                 chat_id,
                 spec,
@@ -105,6 +112,9 @@ class RuleRepo:
                 thread_id=thread_id,
                 limit=limit,
             )
+        if rule is not None and added:
+            index_of(self.db).added(before, rule.id, terms)
+        return rule, added
 
     @staticmethod
     async def add_in(
@@ -146,8 +156,8 @@ class RuleRepo:
         rule_id = cursor.lastrowid
         assert rule_id is not None
         await conn.executemany(
-            "INSERT INTO rule_terms (term, rule_id, terms) VALUES (?, ?, ?)",
-            [(term, rule_id, len(unique)) for term in unique],
+            "INSERT INTO rule_terms (rule_id, term) VALUES (?, ?)",
+            [(rule_id, term) for term in unique],
         )
         rule = StoredRule(rule_id, chat_id, spec, also_subscribe, thread_id, now)
         return rule, True
@@ -166,12 +176,15 @@ class RuleRepo:
 
     async def delete(self, chat_id: int, rule_id: int) -> bool:
         """Only a rule of this chat: an id from a button never reaches another chat's."""
-        return (
-            await self.db.execute(
+        async with self.db.transaction() as conn:
+            before = await current_version(conn)
+            cursor = await conn.execute(
                 "DELETE FROM rules WHERE chat_id = ? AND id = ?", (chat_id, rule_id)
             )
-            > 0
-        )
+            deleted = cursor.rowcount > 0
+        if deleted:
+            index_of(self.db).removed(before, [rule_id])
+        return deleted
 
     async def set_also_subscribe(self, chat_id: int, rule_id: int, on: bool) -> bool:
         return (
@@ -185,28 +198,41 @@ class RuleRepo:
     async def count(self) -> int:
         return int(await self.db.scalar("SELECT COUNT(*) FROM rules"))
 
-    async def has_term_prefix(self, prefix: str) -> bool:
-        """Whether some rule has a term starting with `prefix` (e.g. any voice rule)."""
-        row = await self.db.fetchone(
-            "SELECT 1 FROM rule_terms WHERE term >= ? AND term < ? LIMIT 1",
-            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
-        )
+    async def has_voice_rules(self) -> bool:
+        """Whether some rule names a voice actor (a partial index answers)."""
+        row = await self.db.fetchone("SELECT 1 FROM rules WHERE voices != '[]' LIMIT 1")
         return row is not None
 
     # -- matching, inside the matcher's transaction ------------------------------------------
 
-    @staticmethod
-    async def match_in(conn: aiosqlite.Connection, title_id: int, terms: Sequence[str]) -> int:
+    async def matching_rules(self, conn: aiosqlite.Connection, terms: Sequence[str]) -> list[int]:
+        """The ids of the rules a title with these terms matches (inside the caller's
+        transaction: a stale index is reloaded first)."""
+        index = index_of(self.db)
+        await index.ensure(conn)
+        return index.match(terms).tolist()
+
+    async def match_in(
+        self, conn: aiosqlite.Connection, title_id: int, terms: Sequence[str]
+    ) -> int:
         """Record a hit of `title_id` for every active chat with a rule it matches and no hit
         of this title yet. Returns the batch that names the new hits (0: none)."""
-        unique = sorted(set(terms))
-        if not unique:
+        rule_ids = await self.matching_rules(conn, terms)
+        if not rule_ids:
             return 0
-        async with conn.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM rule_hits") as cur:
+        async with conn.execute(
+            "SELECT COALESCE(MAX(batch), 0) + 1 FROM rule_hits WHERE title_id = ?", (title_id,)
+        ) as cur:
             row = await cur.fetchone()
         batch = int(row[0]) if row is not None else 1
         cursor = await conn.execute(
-            _match_sql(len(unique)), (title_id, batch, int(time.time()), *unique)
+            _HITS_SQL,
+            {
+                "title": title_id,
+                "batch": batch,
+                "now": int(time.time()),
+                "ids": json.dumps(rule_ids),
+            },
         )
         return batch if cursor.rowcount > 0 else 0
 

@@ -19,6 +19,7 @@ from bot.notify.matcher import Matcher
 from bot.notify.rules import BASELINE_KEY, rule_terms
 from bot.notify.videos import MARK_KEY, VideoWatch
 from storage import RuleSpec
+from storage.rules import index_of
 
 NEW_KINDS = int(DEFAULT_KINDS | NoticeKind.NEW_TITLE)
 
@@ -211,3 +212,31 @@ async def test_hits_of_titles_no_longer_new_are_forgotten(db: storage.Database) 
     assert await repo.prune_hits(int(time.time()) - 60) == 0
     assert await repo.prune_hits(int(time.time()) + 60) == 1
     assert await db.scalar("SELECT COUNT(*) FROM rule_hits") == 0
+
+
+async def test_the_index_follows_the_rules_table(db: storage.Database) -> None:
+    repo = storage.RuleRepo(db)
+    index = index_of(db)
+    for chat_id in (1, 2):
+        await chat(db, chat_id)
+    await rule(db, 1, RuleSpec(genres=("Комедия",)))
+
+    async def matched(*terms: str) -> list[int]:
+        async with db.transaction() as conn:
+            return sorted(await repo.matching_rules(conn, terms))
+
+    assert await matched("*", "g:комедия") == [1]
+    loads = index.loads
+    await rule(db, 2, RuleSpec(genres=("Комедия", "Драма")))  # through the repo: no reload
+    assert await matched("*", "g:комедия") == [1]
+    assert await matched("*", "g:комедия", "g:драма") == [1, 2]
+    assert await repo.delete(1, 1)
+    assert await matched("*", "g:комедия", "g:драма") == [2]
+    assert index.loads == loads
+    async with db.transaction() as conn:  # an import writes in its own transaction
+        await storage.RuleRepo.add_in(conn, 1, RuleSpec(), ["*"])
+    assert await matched("*") == [3]
+    assert index.loads == loads + 1
+    await storage.ChatRepo(db).forget(2)  # a cascade the repo never saw
+    assert await matched("*", "g:комедия", "g:драма") == [3]
+    assert index.loads == loads + 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from bot.notify.rules import NEW_WINDOW, VOICE_PREFIX
+from bot.notify.rules import NEW_WINDOW
 from storage import RuleRepo, SubscriptionRepo, TitleRepo
 
 __all__ = ["FollowedTitles"]
@@ -40,7 +40,7 @@ class FollowedTitles:
             rest
             and self.rules is not None
             and self.titles is not None
-            and await self.rules.has_term_prefix(VOICE_PREFIX)
+            and await self.rules.has_voice_rules()
         ):
             since = int(self._clock()) - NEW_WINDOW
             wanted |= await self.titles.new_or_unknown(rest, since)

@@ -41,7 +41,15 @@ from bot.anilibria import (
 )
 from bot.notify.kinds import NoticeKind
 from bot.notify.rules import NewTitles
-from storage import Database, Outbox, Priority, SubscriptionRepo, TitleRecord, TitleRepo
+from storage import (
+    Database,
+    Outbox,
+    Priority,
+    RuleRepo,
+    SubscriptionRepo,
+    TitleRecord,
+    TitleRepo,
+)
 
 __all__ = ["Matcher", "record_from_title", "torrent_signature"]
 
@@ -117,7 +125,8 @@ class Matcher:
     def __init__(self, db: Database, *, on_queued: Callable[[int], None] | None = None) -> None:
         self.db = db
         self.on_queued = on_queued
-        self.new_titles = NewTitles()  # the follow rules: new titles to the chats they match
+        # The follow rules: a new title to the chats whose rules it matches.
+        self.new_titles = NewTitles(RuleRepo(db))
         self._pending = 0  # rows queued by follow_in, reported by queued()
 
     def _queued(self, count: int) -> int:

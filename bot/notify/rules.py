@@ -114,7 +114,8 @@ def new_title_payload(title: Title, stored: TitleRecord) -> dict[str, Any]:
 class NewTitles:
     """The rules' part of the matcher: runs inside the matcher's transaction."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, rules: RuleRepo, clock: Callable[[], float] = time.time) -> None:
+        self.rules = rules
         self._clock = clock
 
     async def _baseline(self, conn: aiosqlite.Connection, now: int) -> int | None:
@@ -142,7 +143,7 @@ class NewTitles:
                 log.info("title %s is new on AniLibria", title.id)
         if novelty != 1 or stored.first_seen < now - NEW_WINDOW:
             return 0
-        batch = await RuleRepo.match_in(conn, title.id, title_terms(title))
+        batch = await self.rules.match_in(conn, title.id, title_terms(title))
         if not batch:
             return 0
         await RuleRepo.subscribe_hits_in(conn, title.id, batch)

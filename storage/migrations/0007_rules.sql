@@ -15,21 +15,30 @@ CREATE TABLE rules (
 );
 
 CREATE INDEX rules_by_chat ON rules (chat_id);
+CREATE INDEX rules_with_voices ON rules (id) WHERE voices != '[]';
 
 -- A rule as the terms a title must all have ('g:комедия', 'v:name', 'k:TV', 's:spring',
--- 'y:2024'; a rule of nothing has the one term '*', which every title has). A title matches a
--- rule when the rule's rows among the title's terms number `terms`.
+-- 'y:2024'; a rule of nothing has the one term '*', which every title has). The matcher keeps
+-- them in memory, indexed by term (storage.rule_index), and reloads them when `rules.version`
+-- below moved without it.
 CREATE TABLE rule_terms (
-    term    TEXT    NOT NULL,
     rule_id INTEGER NOT NULL REFERENCES rules (id) ON DELETE CASCADE,
-    terms   INTEGER NOT NULL,
-    PRIMARY KEY (term, rule_id)
+    term    TEXT    NOT NULL,
+    PRIMARY KEY (rule_id, term)
 ) WITHOUT ROWID;
 
-CREATE INDEX rule_terms_by_rule ON rule_terms (rule_id);
+-- Every rule added or removed (cascades included) moves this counter.
+INSERT INTO state (key, value) VALUES ('rules.version', '0');
+CREATE TRIGGER rules_added AFTER INSERT ON rules BEGIN
+    UPDATE state SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rules.version';
+END;
+CREATE TRIGGER rules_removed AFTER DELETE ON rules BEGIN
+    UPDATE state SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rules.version';
+END;
 
 -- Which chat a rule has told about which title: one notice per (chat, title), ever.
--- `batch` names the match that wrote the row (the notices of that match read it back).
+-- `batch` names the match that wrote the row (the notices of that match read it back, among
+-- the title's rows).
 CREATE TABLE rule_hits (
     title_id  INTEGER NOT NULL,
     chat_id   INTEGER NOT NULL REFERENCES chats (id) ON DELETE CASCADE ON UPDATE CASCADE,
@@ -41,7 +50,6 @@ CREATE TABLE rule_hits (
 ) WITHOUT ROWID;
 
 CREATE INDEX rule_hits_by_chat ON rule_hits (chat_id);
-CREATE INDEX rule_hits_by_batch ON rule_hits (batch);
 CREATE INDEX rule_hits_by_time ON rule_hits (at);
 
 -- Whether a title is new on AniLibria: NULL until its first full snapshot decides, 0 for the
