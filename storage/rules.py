@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.db import Database
-from storage.rule_index import RuleIndex, current_version
+from storage.rule_index import RuleIndex, Told, current_version
 
 __all__ = ["RuleRepo", "RuleSpec", "StoredRule"]
 
@@ -64,14 +64,11 @@ class StoredRule:
 
 _INDEXES: weakref.WeakKeyDictionary[Database, RuleIndex] = weakref.WeakKeyDictionary()
 
-# The chats of the matching rules (one row each: its first matching rule's topic, "also
-# subscribe" if any of them says so), active ones only, not told of this title before.
+# One hit per chat told (active chats only; a chat told of this title before keeps its row).
 _HITS_SQL = (
     "INSERT OR IGNORE INTO rule_hits (title_id, chat_id, batch, subscribe, thread_id, at)"
-    " SELECT :title, g.chat_id, :batch, g.subscribe, f.thread_id, :now FROM ("
-    " SELECT r.chat_id AS chat_id, MIN(r.id) AS first, MAX(r.also_subscribe) AS subscribe"
-    " FROM json_each(:ids) j JOIN rules r ON r.id = j.value GROUP BY r.chat_id) g"
-    " JOIN rules f ON f.id = g.first JOIN chats c ON c.id = g.chat_id WHERE c.active = 1"
+    " SELECT :title, c.id, :batch, 0, NULL, :now FROM json_each(:chats) j"
+    " JOIN chats c ON c.id = j.value WHERE c.active = 1"
 )
 
 
@@ -113,7 +110,9 @@ class RuleRepo:
                 limit=limit,
             )
         if rule is not None and added:
-            index_of(self.db).added(before, rule.id, terms)
+            index_of(self.db).added(
+                before, rule.id, chat_id, terms, subscribe=also_subscribe, thread=thread_id
+            )
         return rule, added
 
     @staticmethod
@@ -187,13 +186,16 @@ class RuleRepo:
         return deleted
 
     async def set_also_subscribe(self, chat_id: int, rule_id: int, on: bool) -> bool:
-        return (
+        changed = (
             await self.db.execute(
                 "UPDATE rules SET also_subscribe = ? WHERE chat_id = ? AND id = ?",
                 (int(on), chat_id, rule_id),
             )
             > 0
         )
+        if changed:
+            index_of(self.db).set_subscribe(rule_id, on)
+        return changed
 
     async def count(self) -> int:
         return int(await self.db.scalar("SELECT COUNT(*) FROM rules"))
@@ -205,36 +207,40 @@ class RuleRepo:
 
     # -- matching, inside the matcher's transaction ------------------------------------------
 
-    async def matching_rules(self, conn: aiosqlite.Connection, terms: Sequence[str]) -> list[int]:
-        """The ids of the rules a title with these terms matches (inside the caller's
+    async def told(self, conn: aiosqlite.Connection, terms: Sequence[str]) -> Told:
+        """The chats whose rules a title with these terms matches (inside the caller's
         transaction: a stale index is reloaded first)."""
         index = index_of(self.db)
         await index.ensure(conn)
-        return index.match(terms).tolist()
+        return index.told(terms)
 
     async def match_in(
         self, conn: aiosqlite.Connection, title_id: int, terms: Sequence[str]
     ) -> int:
         """Record a hit of `title_id` for every active chat with a rule it matches and no hit
         of this title yet. Returns the batch that names the new hits (0: none)."""
-        rule_ids = await self.matching_rules(conn, terms)
-        if not rule_ids:
+        told = await self.told(conn, terms)
+        if not told.chats:
             return 0
         async with conn.execute(
             "SELECT COALESCE(MAX(batch), 0) + 1 FROM rule_hits WHERE title_id = ?", (title_id,)
         ) as cur:
             row = await cur.fetchone()
         batch = int(row[0]) if row is not None else 1
-        cursor = await conn.execute(
-            _HITS_SQL,
-            {
-                "title": title_id,
-                "batch": batch,
-                "now": int(time.time()),
-                "ids": json.dumps(rule_ids),
-            },
+        params = {"title": title_id, "batch": batch, "now": int(time.time())}
+        cursor = await conn.execute(_HITS_SQL, {**params, "chats": json.dumps(told.chats)})
+        if cursor.rowcount <= 0:
+            return 0
+        special = told.subscribe | set(told.threads)
+        await conn.executemany(
+            "UPDATE rule_hits SET subscribe = ?, thread_id = ?"
+            " WHERE title_id = ? AND chat_id = ? AND batch = ?",
+            [
+                (int(chat in told.subscribe), told.threads.get(chat), title_id, chat, batch)
+                for chat in special
+            ],
         )
-        return batch if cursor.rowcount > 0 else 0
+        return batch
 
     @staticmethod
     async def subscribe_hits_in(conn: aiosqlite.Connection, title_id: int, batch: int) -> int:

@@ -223,7 +223,8 @@ async def test_the_index_follows_the_rules_table(db: storage.Database) -> None:
 
     async def matched(*terms: str) -> list[int]:
         async with db.transaction() as conn:
-            return sorted(await repo.matching_rules(conn, terms))
+            await index.ensure(conn)
+        return sorted(index.match(terms))
 
     assert await matched("*", "g:комедия") == [1]
     loads = index.loads
@@ -240,3 +241,19 @@ async def test_the_index_follows_the_rules_table(db: storage.Database) -> None:
     await storage.ChatRepo(db).forget(2)  # a cascade the repo never saw
     assert await matched("*", "g:комедия", "g:драма") == [3]
     assert index.loads == loads + 2
+    await storage.ChatRepo(db).migrate(1, -1001)  # the group became a supergroup
+    async with db.transaction() as conn:
+        told = await repo.told(conn, ["*"])
+    assert told.chats == [-1001] and index.loads == loads + 3
+
+
+async def test_a_rule_made_in_a_forum_topic_is_told_there(db: storage.Database) -> None:
+    await chat(db, -100)
+    await storage.RuleRepo(db).add(-100, RuleSpec(kind="TV"), ["k:TV"], thread_id=42)
+    await storage.RuleRepo(db).add(-100, RuleSpec(), ["*"], also_subscribe=True, thread_id=7)
+    await Matcher(db).handle(TitleSeen(new_title()))
+    hits = await db.fetchall("SELECT thread_id, subscribe FROM rule_hits")
+    assert [tuple(r) for r in hits] == [(42, 1)]
+    rows_ = await db.fetchall("SELECT o.thread_id FROM outbox o")
+    assert [tuple(r) for r in rows_] == [(42,)]
+    assert await storage.SubscriptionRepo(db).title_ids(-100) == {500}

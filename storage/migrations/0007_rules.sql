@@ -19,20 +19,23 @@ CREATE INDEX rules_with_voices ON rules (id) WHERE voices != '[]';
 
 -- A rule as the terms a title must all have ('g:комедия', 'v:name', 'k:TV', 's:spring',
 -- 'y:2024'; a rule of nothing has the one term '*', which every title has). The matcher keeps
--- them in memory, indexed by term (storage.rule_index), and reloads them when `rules.version`
--- below moved without it.
+-- the rules in memory, indexed by term (storage.rule_index), and reloads them when
+-- `rules.version` below moved without it.
 CREATE TABLE rule_terms (
     rule_id INTEGER NOT NULL REFERENCES rules (id) ON DELETE CASCADE,
     term    TEXT    NOT NULL,
     PRIMARY KEY (rule_id, term)
 ) WITHOUT ROWID;
 
--- Every rule added or removed (cascades included) moves this counter.
+-- Every rule added, removed or moved to another chat (cascades included) moves this counter.
 INSERT INTO state (key, value) VALUES ('rules.version', '0');
 CREATE TRIGGER rules_added AFTER INSERT ON rules BEGIN
     UPDATE state SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rules.version';
 END;
 CREATE TRIGGER rules_removed AFTER DELETE ON rules BEGIN
+    UPDATE state SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rules.version';
+END;
+CREATE TRIGGER rules_moved AFTER UPDATE OF chat_id ON rules BEGIN
     UPDATE state SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rules.version';
 END;
 
