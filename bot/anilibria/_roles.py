@@ -121,10 +121,12 @@ class MarkStore(Protocol):
 
 
 class Interest(Protocol):
-    """Which titles the bot cares about in full (some chat follows them)."""
+    """Which titles the bot cares about in full (some chat follows them, or a follow rule
+    needs what only a full read shows, such as voice actors)."""
 
     async def wanted(self, title_ids: Collection[int] | None) -> set[int]:
-        """Those of `title_ids` that are followed; all followed ones for None."""
+        """Those of `title_ids` worth reading in full; all followed ones for None (the
+        baseline at a first start)."""
         ...
 
 
