@@ -10,7 +10,7 @@ CHATS=3000
 echo "machine: $(nproc) cores, $("$PYTHON" -V 2>&1), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 for bench in "bench_fanout" "bench_delivery --chats $CHATS" "bench_latency" "bench_digest" \
-    "bench_memory"; do
+    "bench_memory" "bench_rules"; do
     echo "== python -m bench.$bench"
     # shellcheck disable=SC2086  # the options are meant to split
     PYTHONPATH=. "$PYTHON" -m bench.$bench || status=1

@@ -46,7 +46,9 @@ from bot.notify.digest import DigestScheduler
 from bot.notify.interest import FollowedTitles
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
 from bot.notify.matcher import Matcher
+from bot.notify.rules import prune_hits_forever
 from bot.notify.sender import Sender
+from bot.notify.videos import VideoWatch
 from bot.startup import EXIT_CRASH, Stop, TokenWatch, check_sessions, prepare
 from bot.startup import main as run_main
 from bot.ui.i18n import LOCALES_DIR, PoI18n
@@ -146,7 +148,9 @@ async def run(settings: Settings) -> int:
     await check_sessions(vault, db)  # a changed key must not silently expire every session
     subscriptions = storage.SubscriptionRepo(db)
     state = storage.StateRepo(db)
-    upstream = open_upstream(settings, state, FollowedTitles(subscriptions))
+    rules = storage.RuleRepo(db)
+    interest = FollowedTitles(subscriptions, rules, storage.TitleRepo(db))
+    upstream = open_upstream(settings, state, interest)
     log.info(
         "AniLibria API %s at %s (%s)",
         upstream.name,
@@ -212,6 +216,7 @@ async def run(settings: Settings) -> int:
         codes=codes,
         digest=digest,
         telegram=pulse,
+        rules=rules,
     )
 
     dp = Dispatcher(storage=MemoryStorage(), services=services)
@@ -248,6 +253,11 @@ async def run(settings: Settings) -> int:
     )
     start("prune", lambda: _prune_forever(outbox))
     start("digest", digest.run)
+    videos = VideoWatch(
+        upstream.catalogue.videos, db, interval=settings.videos_poll_seconds, on_queued=sender.wake
+    )
+    start("videos", videos.run)
+    start("rule-hits", lambda: prune_hits_forever(rules))
     start("favorites", FavoritesRefresher(accounts, settings.favorites_refresh_seconds).run)
     start(
         "health",

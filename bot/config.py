@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     ws_backoff_max: float = Field(default=60.0, gt=0)
     favorites_refresh_seconds: float = Field(default=900.0, gt=0)
     login_code_poll_seconds: float = Field(default=3.0, gt=0)  # v1: "was the code entered?"
+    videos_poll_seconds: float = Field(default=900.0, gt=0)  # AniLibria's videos are polled
     health_file: Path | None = None
     health_interval: float = Field(default=15.0, gt=0)  # heartbeat file rewritten this often
     health_max_age: float = Field(default=180.0, gt=0)  # `python -m bot.health` limit

@@ -7,6 +7,7 @@ from storage.chats import Chat, ChatCounts, ChatRepo
 from storage.db import Database, MigrationError, connect
 from storage.digest import DigestRepo, DigestTitle, DigestTurn, DueChat
 from storage.outbox import Outbox, OutboxItem, OutboxStats, Priority
+from storage.rules import RuleRepo, RuleSpec, StoredRule
 from storage.sessions import SessionRepo, StoredSession
 from storage.state import StateRepo
 from storage.subscriptions import FollowedTitle, SubscriptionRepo
@@ -28,8 +29,11 @@ __all__ = [
     "OutboxItem",
     "OutboxStats",
     "Priority",
+    "RuleRepo",
+    "RuleSpec",
     "SessionRepo",
     "StateRepo",
+    "StoredRule",
     "StoredSession",
     "SubscriptionRepo",
     "TitleRecord",

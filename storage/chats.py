@@ -138,13 +138,19 @@ class ChatRepo:
         return None if row is None else Chat.from_row(row)
 
     async def update(self, chat_id: int, **fields: Any) -> None:
+        async with self.db.transaction() as conn:
+            await self.update_in(conn, chat_id, **fields)
+
+    @staticmethod
+    async def update_in(conn: aiosqlite.Connection, chat_id: int, **fields: Any) -> None:
+        """:meth:`update` inside the caller's transaction (an import changes many things)."""
         unknown = set(fields) - _SETTABLE
         if unknown:
             raise ValueError(f"not a chat setting: {sorted(unknown)}")
         if not fields:
             return
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        await self.db.execute(
+        await conn.execute(
             f"UPDATE chats SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608 - names are whitelisted
             (*fields.values(), int(time.time()), chat_id),
         )
@@ -187,6 +193,13 @@ class ChatRepo:
                 )
                 await conn.execute(
                     "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                )
+                await conn.execute(
+                    "UPDATE rules SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                )
+                await conn.execute(
+                    "UPDATE OR IGNORE rule_hits SET chat_id = ? WHERE chat_id = ?",
+                    (new_id, old_id),
                 )
                 await conn.execute("DELETE FROM chats WHERE id = ?", (old_id,))
             else:

@@ -138,6 +138,65 @@ class Outbox:
         )
         return cursor.rowcount > 0
 
+    @staticmethod
+    async def enqueue_for_rule_hits(
+        conn: aiosqlite.Connection,
+        *,
+        batch: int,
+        title_id: int,
+        subscribed: bool,
+        kind: str,
+        kind_bit: int,
+        payload: Mapping[str, Any],
+        dedupe_key: str,
+        priority: int,
+    ) -> int:
+        """Queue a notice for the chats of one batch of follow-rule hits (storage.rules) that
+        were (`subscribed`) or were not subscribed by it, where they want this kind and take
+        instant notices. Returns how many rows were queued."""
+        notice_id = await _insert_notice(conn, kind, title_id, payload)
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO outbox"
+            " (chat_id, notice_id, dedupe_key, priority, thread_id, created_at)"
+            " SELECT h.chat_id, ?, ?, ?, h.thread_id, ? FROM rule_hits h"
+            " JOIN chats c ON c.id = h.chat_id"
+            " WHERE h.batch = ? AND h.title_id = ? AND h.subscribe = ? AND c.active = 1"
+            " AND (c.kinds & ?) != 0 AND c.digest_only = 0",
+            (
+                notice_id,
+                dedupe_key,
+                priority,
+                time.time(),
+                batch,
+                title_id,
+                int(subscribed),
+                kind_bit,
+            ),
+        )
+        return max(cursor.rowcount, 0)
+
+    @staticmethod
+    async def enqueue_for_kind(
+        conn: aiosqlite.Connection,
+        *,
+        kind: str,
+        kind_bit: int,
+        payload: Mapping[str, Any],
+        dedupe_key: str,
+        priority: int,
+    ) -> int:
+        """Queue a notice about no title in particular (AniLibria's videos) for every active
+        chat that switched this kind on and takes instant notices."""
+        notice_id = await _insert_notice(conn, kind, None, payload)
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO outbox"
+            " (chat_id, notice_id, dedupe_key, priority, thread_id, created_at)"
+            " SELECT c.id, ?, ?, ?, NULL, ? FROM chats c"
+            " WHERE c.active = 1 AND (c.kinds & ?) != 0 AND c.digest_only = 0",
+            (notice_id, dedupe_key, priority, time.time(), kind_bit),
+        )
+        return max(cursor.rowcount, 0)
+
     # -- the sender's side ---------------------------------------------------------------------
 
     async def release_in_flight(self) -> int:

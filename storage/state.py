@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import aiosqlite
+
 from storage.db import Database
 
 __all__ = ["StateRepo"]
@@ -32,5 +34,20 @@ class StateRepo:
             "INSERT INTO state (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
             " WHERE CAST(state.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+            (key, str(value)),
+        )
+
+    @staticmethod
+    async def get_in(conn: aiosqlite.Connection, key: str) -> str | None:
+        """:meth:`get` inside the caller's transaction."""
+        async with conn.execute("SELECT value FROM state WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    async def set_in(conn: aiosqlite.Connection, key: str, value: str | int) -> None:
+        await conn.execute(
+            "INSERT INTO state (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, str(value)),
         )

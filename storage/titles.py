@@ -39,6 +39,8 @@ class TitleRecord:
     finished_at: int | None = None
     first_seen: int = 0
     refreshed_at: int = 0
+    created: int | None = None  # when the API says the title was added (v1), or None
+    novelty: int | None = None  # None: not judged yet; 0: the catalogue; 1: new on AniLibria
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> TitleRecord:
@@ -46,7 +48,8 @@ class TitleRecord:
 
 
 _COLUMNS = tuple(field.name for field in fields(TitleRecord))
-# Refreshed from the API every time; high_water, finished_at and first_seen are the bot's own.
+# Refreshed from the API every time; high_water, finished_at, first_seen and novelty are the
+# bot's own.
 _API_COLUMNS = (
     "code",
     "name_ru",
@@ -59,6 +62,7 @@ _API_COLUMNS = (
     "last_episode",
     "torrents",
     "updated",
+    "created",
 )
 
 
@@ -83,6 +87,19 @@ class TitleRepo:
             tuple(title_ids),
         )
         return {row["id"]: TitleRecord.from_row(row) for row in rows}
+
+    async def new_or_unknown(self, title_ids: set[int], since: int) -> set[int]:
+        """Those of `title_ids` the bot has never judged (never stored, or stored without a
+        full snapshot) or judged new on AniLibria and first seen at `since` or later."""
+        if not title_ids:
+            return set()
+        marks = ",".join("?" * len(title_ids))
+        rows = await self.db.fetchall(
+            f"SELECT id FROM titles WHERE id IN ({marks})"  # noqa: S608 - only placeholders
+            " AND (novelty = 0 OR (novelty = 1 AND first_seen < ?))",
+            (*title_ids, since),
+        )
+        return title_ids - {int(row[0]) for row in rows}
 
     async def save(self, record: TitleRecord) -> TitleRecord:
         async with self.db.transaction() as conn:
@@ -152,6 +169,10 @@ class TitleRepo:
         await conn.execute(
             "UPDATE titles SET high_water = MAX(high_water, ?) WHERE id = ?", (episode, title_id)
         )
+
+    @staticmethod
+    async def set_novelty(conn: aiosqlite.Connection, title_id: int, novelty: int) -> None:
+        await conn.execute("UPDATE titles SET novelty = ? WHERE id = ?", (novelty, title_id))
 
     @staticmethod
     async def set_finished(conn: aiosqlite.Connection, title_id: int, at: int) -> None:

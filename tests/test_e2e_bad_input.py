@@ -145,7 +145,7 @@ async def test_bad_input_and_bad_weather(
                 "set:settz:..",
                 "set:settz:",
                 "set:setlang:xx",
-                "set:kind:16",
+                "set:kind:64",  # 16 and 32 are the new-title and video kinds
                 "set:kind:abc",
                 "set:setquiet:9999-0000",
                 "set:setquiet:garbage",

@@ -8,8 +8,10 @@ fake, which the bot finds on its next poll.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tests.fakes.aniliberty import FakeAniLiberty
 from tests.fakes.anilibria import FakeAniLibria
@@ -18,9 +20,28 @@ from tests.fakes.anilibria_ws import playlist_update_frame
 if TYPE_CHECKING:
     from tests.harness import BotProcess
 
-__all__ = ["POLL_INTERVAL", "Upstream", "V1Upstream", "V2Upstream"]
+__all__ = ["POLL_INTERVAL", "Facts", "Upstream", "V1Upstream", "V2Upstream"]
 
 POLL_INTERVAL = 0.2  # seconds: v1 is polled this often in the tests
+YEAR = 365 * 86400
+_V2_KINDS = {"MOVIE": 0, "TV": 1, "OVA": 2, "ONA": 3, "SPECIAL": 4, "WEB": 5}
+_V2_SEASONS = {"winter": 1, "spring": 2, "summer": 3, "autumn": 4}
+
+
+def this_year() -> int:
+    return dt.datetime.now(dt.UTC).year
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a follow rule looks at: genres, voice actors, kind, season and year."""
+
+    genres: tuple[str, ...] = ("Приключения",)
+    voices: tuple[str, ...] = ("Voicer",)
+    kind: str = "TV"
+    season: str = "winter"
+    year: int = field(default_factory=this_year)
+    episodes: int = 1
 
 
 class Upstream(Protocol):
@@ -38,8 +59,46 @@ class Upstream(Protocol):
         ...
 
     def add_title(
-        self, title_id: int, code: str, name_ru: str, name_en: str, *, episodes: int = 3
-    ) -> None: ...
+        self,
+        title_id: int,
+        code: str,
+        name_ru: str,
+        name_en: str,
+        *,
+        episodes: int = 3,
+        facts: Facts | None = None,
+    ) -> None:
+        """A title of the catalogue as it stands (added long ago)."""
+        ...
+
+    async def new_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts
+    ) -> None:
+        """A title new on AniLibria appears now (and, where the API pushes, is pushed)."""
+        ...
+
+    async def old_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts
+    ) -> None:
+        """An old title the bot never saw is touched now (a re-upload): it is not new."""
+        ...
+
+    async def add_voice(self, title_id: int, name: str) -> None:
+        """A voice actor joins a title (and the change is pushed or bumped)."""
+        ...
+
+    def add_video(self, title: str) -> None:
+        """AniLibria publishes a video now."""
+        ...
+
+    def video_polls(self) -> int:
+        """How often the bot has read the latest videos."""
+        ...
+
+    def preview_requests(self) -> list[str]:
+        """What the bot asked the API's filtering with (v2: advancedSearch queries; v1: the
+        catalogue's query strings)."""
+        ...
 
     async def release(self, title_id: int, episode: int) -> None:
         """A new episode is out (and, where the API pushes, pushed)."""
@@ -78,7 +137,7 @@ class V2Upstream:
         from tests.harness import poll
 
         marker = f"barrier-{time.monotonic_ns()}"
-        title = self.fake.rest.make_title(999_999, "barrier-title", "Барьер", "Barrier")
+        title = self.fake.rest.make_title(999_999, "barrier-title", "Барьер", "Barrier", year=1999)
         await self.fake.ws.push(
             {"type": "title_update", "title_update": {"hash": marker, "title": title, "diff": {}}}
         )
@@ -88,12 +147,87 @@ class V2Upstream:
             message="the socket barrier",
         )
 
-    def add_title(
-        self, title_id: int, code: str, name_ru: str, name_en: str, *, episodes: int = 3
-    ) -> None:
-        self.fake.rest.add_title(
-            self.fake.rest.make_title(title_id, code, name_ru, name_en, episodes=episodes)
+    def _make(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts, *, age: int = 0
+    ) -> dict[str, Any]:
+        """A v2 title with these facts; its episodes were uploaded `age` seconds ago."""
+        now = int(time.time())
+        title = self.fake.rest.make_title(
+            title_id,
+            code,
+            name_ru,
+            name_en,
+            episodes=facts.episodes,
+            year=facts.year,
+            season_code=_V2_SEASONS[facts.season],
+            genres=facts.genres,
+            updated=now,
         )
+        title["type"]["code"] = _V2_KINDS.get(facts.kind)
+        title["type"]["string"] = facts.kind
+        title["team"]["voice"] = list(facts.voices)
+        for episode in title["player"]["playlist"].values():
+            episode["created_timestamp"] -= age
+        return title
+
+    async def _push(self, title: dict[str, Any]) -> None:
+        frame = {"hash": f"t-{time.monotonic_ns()}", "title": title, "diff": {}}
+        await self.fake.ws.push({"type": "title_update", "title_update": frame})
+
+    def add_title(
+        self,
+        title_id: int,
+        code: str,
+        name_ru: str,
+        name_en: str,
+        *,
+        episodes: int = 3,
+        facts: Facts | None = None,
+    ) -> None:
+        facts = facts or Facts(episodes=episodes)
+        self.fake.rest.add_title(self._make(title_id, code, name_ru, name_en, facts, age=YEAR))
+
+    async def new_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts
+    ) -> None:
+        await self._push(
+            self.fake.rest.add_title(self._make(title_id, code, name_ru, name_en, facts))
+        )
+
+    async def old_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts
+    ) -> None:
+        title = self._make(title_id, code, name_ru, name_en, facts, age=3 * YEAR)
+        await self._push(self.fake.rest.add_title(title))
+
+    async def add_voice(self, title_id: int, name: str) -> None:
+        title = self.fake.rest.titles[title_id]
+        title["team"]["voice"].append(name)
+        title["updated"] = int(time.time())
+        await self._push(title)
+
+    def add_video(self, title: str) -> None:
+        videos = self.fake.rest.youtube
+        new_id = max((v["id"] for v in videos), default=340) + 1
+        videos.append(
+            {
+                "id": new_id,
+                "title": title,
+                "image": f"https://img.youtube.com/vi/new{new_id}/0.jpg",
+                "youtube_id": f"new{new_id}",
+                "timestamp": int(time.time()),
+            }
+        )
+
+    def video_polls(self) -> int:
+        return self.fake.rest.count("getYouTube")
+
+    def preview_requests(self) -> list[str]:
+        return [
+            query["query"]
+            for _method, path, query in self.fake.rest.requests
+            if path.endswith("/advancedSearch")
+        ]
 
     async def release(self, title_id: int, episode: int) -> None:
         title = self.fake.rest.add_episode(title_id, episode)
@@ -135,10 +269,60 @@ class V1Upstream:
         polls = self.progress()
         await poll(lambda: self.progress() >= polls + 2, timeout=timeout, message="two more polls")
 
-    def add_title(
-        self, title_id: int, code: str, name_ru: str, name_en: str, *, episodes: int = 3
+    def _add(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts, created: float
     ) -> None:
-        self.fake.add_release(title_id, code, name_ru, name_en, episodes=episodes)
+        self.fake.add_release(
+            title_id,
+            code,
+            name_ru,
+            name_en,
+            episodes=facts.episodes,
+            genres=facts.genres,
+            voices=facts.voices,
+            type=facts.kind,
+            season=facts.season,
+            year=facts.year,
+            created_at=created,
+        )
+
+    def add_title(
+        self,
+        title_id: int,
+        code: str,
+        name_ru: str,
+        name_en: str,
+        *,
+        episodes: int = 3,
+        facts: Facts | None = None,
+    ) -> None:
+        facts = facts or Facts(episodes=episodes)
+        self._add(title_id, code, name_ru, name_en, facts, time.time() - YEAR)
+
+    async def new_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts
+    ) -> None:
+        self._add(title_id, code, name_ru, name_en, facts, time.time())
+
+    async def old_title(
+        self, title_id: int, code: str, name_ru: str, name_en: str, facts: Facts
+    ) -> None:
+        self._add(title_id, code, name_ru, name_en, facts, time.time() - 3 * YEAR)
+
+    async def add_voice(self, title_id: int, name: str) -> None:
+        self.fake.add_member(title_id, name)
+
+    def add_video(self, title: str) -> None:
+        self.fake.add_video(title)
+
+    def video_polls(self) -> int:
+        return self.fake.count("/media/videos")
+
+    def preview_requests(self) -> list[str]:
+        return [
+            "&".join(f"{k}={v}" for k, v in sorted(request.query.items()))
+            for request in self.fake.requests_to("/anime/catalog/releases")
+        ]
 
     async def release(self, title_id: int, episode: int) -> None:
         self.fake.add_episode(title_id, episode)

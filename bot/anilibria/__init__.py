@@ -18,6 +18,7 @@ from bot.anilibria._roles import (
     UpstreamConfig,
 )
 from bot.anilibria._types import (
+    SEASONS,
     Change,
     Episode,
     EpisodesReleased,
@@ -28,6 +29,7 @@ from bot.anilibria._types import (
     OneTimeCode,
     ScheduleDay,
     Title,
+    TitleFilter,
     TitleKind,
     TitleSeen,
     TitleStatus,
@@ -50,6 +52,7 @@ from bot.anilibria.errors import (
 )
 
 __all__ = [
+    "SEASONS",
     "Account",
     "AniLibriaError",
     "ApiError",
@@ -73,6 +76,7 @@ __all__ = [
     "ScheduleDay",
     "ServerError",
     "Title",
+    "TitleFilter",
     "TitleKind",
     "TitleSeen",
     "TitleStatus",

@@ -12,7 +12,7 @@ says which titles some chat follows (v1 reads only those in full).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from bot.anilibria._types import (
     OneTimeCode,
     ScheduleDay,
     Title,
+    TitleFilter,
     Torrent,
     Video,
 )
@@ -65,6 +66,15 @@ class Catalogue(Protocol):
 
     async def genres(self) -> list[str]: ...
 
+    async def voices(self) -> list[str] | None:
+        """The voice actors' names the API knows; None when it cannot list them."""
+        ...
+
+    async def preview(self, rule: TitleFilter, *, limit: int) -> list[Title]:
+        """Current titles that `rule` matches, newest first, as the API itself filters them
+        (v2: an ``advancedSearch`` query built from the rule; v1: catalogue filters)."""
+        ...
+
     async def videos(self, limit: int = 10) -> list[Video]: ...
 
 
@@ -96,6 +106,11 @@ class Account(Protocol):
         the API has none (v2)."""
         ...
 
+    async def title_feed_urls(self, token: str | None, title_ids: Sequence[int]) -> dict[int, str]:
+        """:meth:`title_feed_url` of many titles at once (the account is read once); empty
+        when the API has no such feeds (v2)."""
+        ...
+
 
 class MarkStore(Protocol):
     """Where the feed keeps its high-water marks (the bot's key-value state table)."""
@@ -106,10 +121,12 @@ class MarkStore(Protocol):
 
 
 class Interest(Protocol):
-    """Which titles the bot cares about in full (some chat follows them)."""
+    """Which titles the bot cares about in full (some chat follows them, or a follow rule
+    needs what only a full read shows, such as voice actors)."""
 
     async def wanted(self, title_ids: Collection[int] | None) -> set[int]:
-        """Those of `title_ids` that are followed; all followed ones for None."""
+        """Those of `title_ids` worth reading in full; all followed ones for None (the
+        baseline at a first start)."""
         ...
 
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 __all__ = [
+    "SEASONS",
     "Change",
     "Episode",
     "EpisodesReleased",
@@ -23,6 +24,7 @@ __all__ = [
     "OneTimeCode",
     "ScheduleDay",
     "Title",
+    "TitleFilter",
     "TitleKind",
     "TitleSeen",
     "TitleStatus",
@@ -123,12 +125,49 @@ class Title:
     torrents: tuple[Torrent, ...] | None = None
     updated_at: int | None = None  # v2 `updated`, v1 `fresh_at` (Unix seconds)
     is_new: bool = False  # the API says the title itself is new (v1: no episode yet)
+    # When the title came to the catalogue: v1 `created_at`, v2 its first episode's upload time.
+    created_at: int | None = None
 
     @property
     def name(self) -> str:
         """Some name, never empty: Russian, English, alternative, alias, then ``#id``."""
         n = self.names
         return n.main or n.english or n.alternative or self.alias or f"#{self.id}"
+
+
+SEASONS = ("winter", "spring", "summer", "autumn")
+
+
+def _folded(values: tuple[str, ...]) -> set[str]:
+    return {value.casefold() for value in values}
+
+
+@dataclass(frozen=True, slots=True)
+class TitleFilter:
+    """What a follow rule asks of a title: every part given must hold (AND). Names compare
+    case-insensitively; a filter with no part at all matches every title ("every new title").
+    ``season`` is one of :data:`SEASONS` and goes with ``year``."""
+
+    genres: tuple[str, ...] = ()
+    voices: tuple[str, ...] = ()
+    kind: TitleKind | None = None
+    season: str | None = None
+    year: int | None = None
+
+    @property
+    def is_everything(self) -> bool:
+        return not (self.genres or self.voices or self.kind or self.season or self.year)
+
+    def matches(self, title: Title) -> bool:
+        if self.kind is not None and title.kind is not self.kind:
+            return False
+        if self.season is not None and title.season != self.season:
+            return False
+        if self.year is not None and title.year != self.year:
+            return False
+        if self.genres and not _folded(self.genres) <= _folded(title.genres):
+            return False
+        return not self.voices or _folded(self.voices) <= _folded(title.voices)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,13 @@ from bot.handlers import (
     errors,
     favorites,
     inline,
+    rule_builder,
+    rules,
     schedule,
     settings,
     subscriptions,
+    transfer,
+    videos,
 )
 
 __all__ = ["build_router"]
@@ -29,6 +33,10 @@ def build_router() -> Router:
     root.include_router(favorites.router)
     root.include_router(admin.router)
     root.include_router(subscriptions.router)
+    root.include_router(rule_builder.router)  # before catalogue: a typed voice name is its
+    root.include_router(rules.router)
+    root.include_router(transfer.router)  # a bare /import waits for the next file
+    root.include_router(videos.router)
     root.include_router(schedule.router)
     root.include_router(settings.router)
     root.include_router(digest.router)

@@ -14,10 +14,11 @@ from bot.account.links import Accounts
 from bot.anilibria import Account, Catalogue, NewsFeed, ScheduleDay, Title
 from bot.cache import TTLCache
 from bot.config import Settings
+from bot.handlers.rule_text import KnownNames
 from bot.health import TelegramPulse
 from bot.notify.digest import DigestScheduler
 from bot.notify.matcher import Matcher
-from storage import ChatRepo, Outbox, SessionRepo, SubscriptionRepo, TitleRepo
+from storage import ChatRepo, Outbox, RuleRepo, SessionRepo, SubscriptionRepo, TitleRepo
 
 __all__ = ["SearchMemory", "Services"]
 
@@ -63,11 +64,16 @@ class Services:
     codes: CodeLogins  # logins by a one-time code, being watched
     digest: DigestScheduler
     telegram: TelegramPulse
+    rules: RuleRepo  # the chats' follow rules
     search: SearchMemory = field(default_factory=SearchMemory)
     schedule_cache: TTLCache[list[ScheduleDay]] = field(
         default_factory=lambda: TTLCache(SCHEDULE_TTL, max_items=4)
     )
     started_at: float = field(default_factory=time.time)
+    known: KnownNames = field(init=False)  # the API's genres and voice actors, cached
+
+    def __post_init__(self) -> None:
+        self.known = KnownNames(self.catalogue.genres, self.catalogue.voices)
 
     def title_url(self, alias: str | None, title_id: int) -> str:
         return self.catalogue.title_url(alias, title_id)

@@ -124,6 +124,8 @@ def _kind_names() -> dict[NoticeKind, str]:
         NoticeKind.FINISHED: _("a series is finished"),
         NoticeKind.ANNOUNCE: _("announcements"),
         NoticeKind.TORRENT: _("new torrents"),
+        NoticeKind.NEW_TITLE: _("new titles of /follow rules"),
+        NoticeKind.VIDEO: _("AniLibria videos"),
     }
 
 

@@ -27,6 +27,7 @@ from aiogram.utils.i18n import I18n
 from bot.anilibria import ScheduleDay
 from bot.notify.digest_compose import NEW_TITLES_SHOWN, DigestComposer, DigestSnapshot
 from bot.notify.digest_schedule import LATE_LIMIT, format_hhmm, local_date, next_due, parse_date
+from bot.notify.rules import BASELINE_KEY  # titles first seen before it are the catalogue
 from bot.ui.clock import parse_hhmm, zone
 from bot.ui.i18n import resolve_language
 from bot.ui.text import TitleLinks
@@ -45,7 +46,6 @@ __all__ = ["BASELINE_KEY", "DigestScheduler", "message_keys"]
 
 log = logging.getLogger(__name__)
 
-BASELINE_KEY = "digest.baseline"  # titles first seen before this are the catalogue, not news
 DAY = 86400
 PAGE = 2000  # chats per transaction
 CHECK_SECONDS = 30.0

@@ -12,6 +12,8 @@ class NoticeKind(enum.IntFlag):
     FINISHED = 2  # the series finished: on by default, it is rare and final
     ANNOUNCE = 4  # the announcement line changed: off by default, it is chatty
     TORRENT = 8  # a torrent of a new quality or series range: off by default
+    NEW_TITLE = 16  # a new title that a /follow rule matches: switched on by the chat's first rule
+    VIDEO = 32  # AniLibria's own new videos (trailers, announcements): off by default
 
 
 DEFAULT_KINDS = NoticeKind.EPISODE | NoticeKind.FINISHED  # must match chats.kinds DEFAULT 3

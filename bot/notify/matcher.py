@@ -40,7 +40,16 @@ from bot.anilibria import (
     format_ordinal,
 )
 from bot.notify.kinds import NoticeKind
-from storage import Database, Outbox, Priority, SubscriptionRepo, TitleRecord, TitleRepo
+from bot.notify.rules import NewTitles
+from storage import (
+    Database,
+    Outbox,
+    Priority,
+    RuleRepo,
+    SubscriptionRepo,
+    TitleRecord,
+    TitleRepo,
+)
 
 __all__ = ["Matcher", "record_from_title", "torrent_signature"]
 
@@ -84,6 +93,7 @@ def record_from_title(title: Title) -> TitleRecord:
         last_episode=last,
         torrents=None if signature is None else json.dumps(signature, ensure_ascii=False),
         updated=title.updated_at,
+        created=title.created_at,
     )
 
 
@@ -115,6 +125,9 @@ class Matcher:
     def __init__(self, db: Database, *, on_queued: Callable[[int], None] | None = None) -> None:
         self.db = db
         self.on_queued = on_queued
+        # The follow rules: a new title to the chats whose rules it matches.
+        self.new_titles = NewTitles(RuleRepo(db))
+        self._pending = 0  # rows queued by follow_in, reported by queued()
 
     def _queued(self, count: int) -> int:
         if count and self.on_queued is not None:
@@ -143,6 +156,19 @@ class Matcher:
             added = await SubscriptionRepo.add_in(conn, chat_id, title.id, thread_id)
         self._queued(queued)
         return added
+
+    async def follow_in(
+        self, conn: aiosqlite.Connection, chat_id: int, title: Title, thread_id: int | None
+    ) -> bool:
+        """:meth:`follow` inside the caller's transaction (an import follows many at once);
+        what it queues is counted when the caller calls :meth:`queued`."""
+        self._pending += await self._snapshot(conn, title, baseline=False)
+        return await SubscriptionRepo.add_in(conn, chat_id, title.id, thread_id)
+
+    def queued(self) -> int:
+        """Report what :meth:`follow_in` queued, once the caller's transaction committed."""
+        count, self._pending = self._pending, 0
+        return self._queued(count)
 
     async def remember(self, titles: Iterable[Title]) -> int:
         """Store titles the bot was shown (favorites): the same rules as any snapshot."""
@@ -191,12 +217,13 @@ class Matcher:
         if baseline and old is not None and fresh.last_episode is not None:
             await TitleRepo.raise_high_water(conn, title.id, fresh.last_episode)
         stored = await TitleRepo.save_in(conn, fresh)
+        # A title new on AniLibria goes to the chats whose follow rules it matches.
+        queued = await self.new_titles.after_snapshot(conn, title, stored, baseline=baseline)
         if old is None or baseline:
-            # First sight, or a state to compare with later: remember it, announce nothing.
+            # First sight, or a state to compare with later: remember it, announce no episode.
             if title.episodes is not None:
                 await TitleRepo.remember_episodes_in(conn, title.id, _keyed(title.episodes))
-            return 0
-        queued = 0
+            return queued
         if title.episodes is not None:
             new = await self._new_ordinals(conn, stored, title.episodes)
             queued += await self._announce(conn, stored, new)

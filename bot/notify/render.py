@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -17,6 +16,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.anilibria import format_ordinal
+from bot.notify.render_news import render_new_title, render_video
+from bot.notify.rendered import Rendered
 from bot.ui.callbacks import CardCb, SubCb
 from bot.ui.text import TEXT_LIMIT, TitleLinks, clip, title_names
 
@@ -30,12 +31,6 @@ __all__ = [
 ]
 
 EXPIRED_NOTICE_KIND = "session_expired"
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
 
 
 def _names(payload: Mapping[str, Any]) -> str:
@@ -144,6 +139,8 @@ def _render_expired(payload: Mapping[str, Any], links: TitleLinks) -> Rendered:
 
 _RENDERERS: dict[str, Callable[[Mapping[str, Any], TitleLinks], Rendered]] = {
     "episode": render_episode_notice,
+    "new_title": render_new_title,
+    "video": render_video,
     "finished": _render_finished,
     "announce": _render_announce,
     "torrent": _render_torrent,

@@ -183,7 +183,13 @@ class Sender:
                 reply_markup=rendered.keyboard,
                 message_thread_id=item.thread_id,
                 disable_notification=quiet or None,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=(
+                    LinkPreviewOptions(
+                        url=rendered.preview_url, prefer_small_media=True, show_above_text=True
+                    )
+                    if rendered.preview_url
+                    else LinkPreviewOptions(is_disabled=True)
+                ),
             )
         except TelegramRetryAfter as exc:
             log.warning("sender: 429, waiting %ss", exc.retry_after)

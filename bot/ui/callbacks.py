@@ -12,11 +12,13 @@ __all__ = [
     "CardCb",
     "DigestCb",
     "FavCb",
+    "FollowCb",
     "FollowFavCb",
     "ForgetCb",
     "LoginCb",
     "PageCb",
     "RssCb",
+    "RuleCb",
     "ScheduleCb",
     "SettingsCb",
     "SubCb",
@@ -89,3 +91,18 @@ class LoginCb(CallbackData, prefix="login"):
     """/login's choices: a new one-time code ("code") or the password dialogue ("password")."""
 
     action: str
+
+
+class FollowCb(CallbackData, prefix="fw"):
+    """A step of the /follow builder (or a pick among suggested names): `action` is what was
+    pressed, `value` a short code (an index into a list the dialogue keeps, a kind, a season)."""
+
+    action: str
+    value: str = ""
+
+
+class RuleCb(CallbackData, prefix="rule"):
+    """A rule of this chat: delete it ("del") or switch "also subscribe" ("sub1", "sub0")."""
+
+    action: str
+    rule_id: int

@@ -62,8 +62,11 @@ class CatalogueControls(CatalogueMixin):
         episodes_total: int | None = None,
         description: str | None = None,
         torrents: int | Iterable[str | dict[str, Any]] | None = None,
+        created_at: float | None = None,
     ) -> dict[str, Any]:
-        """Add (or replace) a release; it becomes the freshest. Returns the stored record."""
+        """Add (or replace) a release; it becomes the freshest. Returns the stored record.
+        ``created_at``: when the catalogue got it (default now; earlier for an old release
+        that is only now bumped)."""
         ts = self._tick()
         today = datetime.fromtimestamp(ts, UTC)
         record = make_release(
@@ -83,6 +86,8 @@ class CatalogueControls(CatalogueMixin):
             ts=ts,
             rng=self.rng,
         )
+        if created_at is not None:
+            record["created_at"] = iso(created_at)
         record["genres"] = [copy.deepcopy(self._genre(g)) for g in genres]
         record["members"] = [make_member(nick, self.rng) for nick in voices]
         ordinals = list(range(1, episodes + 1)) if isinstance(episodes, int) else list(episodes)
@@ -101,6 +106,14 @@ class CatalogueControls(CatalogueMixin):
             kwargs.setdefault("episodes", _span(record))
             self.add_torrent(id, **kwargs)
         return record
+
+    def add_member(
+        self, release_id: int, nickname: str, *, role: str = "voicing", bump: bool = True
+    ) -> None:
+        """A team member (a voice actor by default) joins the release."""
+        release = self._get(release_id)
+        release["members"].append(make_member(nickname, self.rng, role))
+        self._touch(release, bump)
 
     def remove_release(self, release_id: int) -> None:
         self.releases.pop(release_id, None)

@@ -80,6 +80,7 @@ class AnimeRoutesMixin(CatalogueMixin):
         get(f"{api}/anime/schedule/week", self._schedule_week)
         get(f"{api}/anime/schedule/now", self._schedule_now)
         get(f"{api}/media/videos", self._videos)
+        get(f"{api}/teams/users", self._team_users)
         get(f"{api}/app/status", self._status)
         # the site
         get("/storage/{tail:.*}", self._storage)
@@ -251,6 +252,27 @@ class AnimeRoutesMixin(CatalogueMixin):
         limit = limit_param(request.query, 10)
         videos = sorted(self.videos, key=lambda v: parse_iso(v["created_at"]), reverse=True)
         return self._answer(request, videos[:limit])
+
+    async def _team_users(self, request: web.Request) -> web.Response:
+        """``/teams/users``: the members of every release, once each, with their roles (the
+        specification's shape: ``nickname``, ``roles[]``, ``team``, ``is_intern``...)."""
+        users: dict[str, dict[str, Any]] = {}
+        for release in self.releases.values():
+            for member in release["members"]:
+                user = users.setdefault(
+                    member["nickname"],
+                    {
+                        "id": member["id"],
+                        "nickname": member["nickname"],
+                        "team": None,
+                        "roles": [],
+                        "is_intern": False,
+                        "is_vacation": False,
+                    },
+                )
+                if member["role"] not in user["roles"]:
+                    user["roles"].append(member["role"])
+        return self._answer(request, sorted(users.values(), key=lambda u: u["nickname"]))
 
     async def _status(self, request: web.Request) -> web.Response:
         status = load_fixture("app_status.json")

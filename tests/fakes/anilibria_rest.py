@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import secrets
 import struct
 import time
@@ -41,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.anilibria_query import QueryError, compile_query
 
 __all__ = ["FIXTURES_DIR", "FakeAniLibriaRest", "load_fixture", "tiny_png"]
 
@@ -181,45 +182,6 @@ def _page(items: list[Any], query: dict[str, str], default_limit: int = 5) -> li
     limit = _int(query, "limit", default_limit)
     items = items[after:]
     return items if limit is None or limit < 0 else items[:limit]
-
-
-_CLAUSE = re.compile(r"^\{([\w.]+)\}\s*(==|!=|<=|>=|<|>)\s*(.+)$")
-
-
-def _compare(left: Any, op: str, right: Any) -> bool:
-    try:
-        if op == "==":
-            return bool(left == right)
-        if op == "!=":
-            return bool(left != right)
-        if left is None:
-            return False
-        return bool(
-            {
-                "<": left < right,
-                "<=": left <= right,
-                ">": left > right,
-                ">=": left >= right,
-            }[op]
-        )
-    except TypeError:
-        return False
-
-
-def _advanced_filter(query: str) -> Callable[[dict[str, Any]], bool] | None:
-    """``{a.b} OP value [and ...]``; anything else -> None (the fake then returns everything)."""
-    clauses = []
-    for raw in re.split(r"\s+and\s+", query.strip(), flags=re.IGNORECASE):
-        match = _CLAUSE.match(raw.strip())
-        if not match:
-            return None
-        path, op, value = match.groups()
-        value = value.strip()
-        parsed: Any = value.strip("\"'") if value[:1] in "\"'" else value
-        if isinstance(parsed, str) and re.fullmatch(r"-?\d+", parsed) and value[:1] not in "\"'":
-            parsed = int(parsed)
-        clauses.append((path, op, parsed))
-    return lambda title: all(_compare(_get_path(title, p), op, v) for p, op, v in clauses)
 
 
 class FakeAniLibriaRest:
@@ -792,8 +754,11 @@ class FakeAniLibriaRest:
         query = dict(request.query)
         if not query.get("query"):
             raise _Reject(_error(400, "Parameter query is required"))
-        predicate = _advanced_filter(query["query"])
-        found = [t for t in self._by("updated", None) if predicate is None or predicate(t)]
+        try:
+            predicate = compile_query(query["query"])
+        except QueryError as exc:
+            raise _Reject(_error(400, f"Invalid query: {exc}")) from None
+        found = [t for t in self._by("updated", None) if predicate(t)]
         if order_by := query.get("order_by"):
             descending = _int(query, "sort_direction", 0) == 1
             found.sort(

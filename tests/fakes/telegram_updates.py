@@ -216,6 +216,44 @@ class TelegramUpdates(TelegramMethods):
         self._messages[(chat_id, message["message_id"])] = message
         return self._push({"message": copy.deepcopy(message)})
 
+    def document(
+        self,
+        chat_id: int,
+        data: bytes,
+        filename: str,
+        *,
+        caption: str | None = None,
+        mime_type: str | None = "application/json",
+        user_id: int | None = None,
+        chat_type: str = "private",
+        language_code: str | None = "ru",
+    ) -> dict[str, Any]:
+        """Inject a user's file (the bot can getFile and download it); a caption that starts
+        with a /command gets its bot_command entity, as Telegram does."""
+        if user_id is None:
+            user_id = chat_id if chat_type == "private" else DEFAULT_GROUP_USER
+        user = self._remember_user(
+            user_id, first_name="Test", username=None, language_code=language_code
+        )
+        chat = self.set_chat(chat_id, chat_type=chat_type)
+        stored = self._new_file("document", data, filename, mime_type)
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            "document": self._media_object(stored, "document"),
+        }
+        if caption is not None:
+            message["caption"] = caption
+            command = _COMMAND.match(caption)
+            if command is not None:
+                message["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": command.end()}
+                ]
+        self._messages[(chat_id, message["message_id"])] = message
+        return self._push({"message": copy.deepcopy(message)})
+
     def callback(
         self,
         chat_id: int,

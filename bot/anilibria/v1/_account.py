@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from bot.anilibria._types import FeedLink, OneTimeCode, Title
@@ -147,6 +147,15 @@ class V1Account:
         return [FeedLink("torrents", "Torrent RSS", url)]
 
     async def title_feed_url(self, token: str | None, title_id: int) -> str | None:
-        path = f"/anime/torrents/rss/release/{quote(str(title_id), safe='')}"
+        return (await self.title_feed_urls(token, [title_id]))[title_id]
+
+    async def title_feed_urls(self, token: str | None, title_ids: Sequence[int]) -> dict[int, str]:
+        """One profile read for the passkey, whatever the number of titles."""
         passkey = await self._passkey(token) if token is not None else None
-        return self._client.url(path, {"pk": passkey} if passkey else None)
+        params = {"pk": passkey} if passkey else None
+        return {
+            title_id: self._client.url(
+                f"/anime/torrents/rss/release/{quote(str(title_id), safe='')}", params
+            )
+            for title_id in title_ids
+        }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.anilibria._types import ScheduleDay, Title, TitleKind, Torrent, Video
+from bot.anilibria._types import ScheduleDay, Title, TitleFilter, TitleKind, Torrent, Video
 from bot.anilibria.errors import NotFoundError, ResponseShapeError
 from bot.anilibria.v1 import _convert as convert
 from bot.anilibria.v1 import _models as m
+from bot.anilibria.v1 import _rules
 from bot.anilibria.v1._client import V1Client
 from bot.anilibria.v1._lenient import parse_list, parse_one
 
@@ -116,6 +118,29 @@ class V1Catalogue:
         data = await self._reference("/anime/catalog/references/genres")
         genres = parse_list(m.Genre, data, "genres")
         return [(g.name.strip(), g.id) for g in genres if g.name and g.name.strip() and g.id]
+
+    async def voices(self) -> list[str] | None:
+        return await _rules.voice_actors(self._client)
+
+    async def preview(self, rule: TitleFilter, *, limit: int) -> list[Title]:
+        """The catalogue's filters (genre names as ids), freshest first; the rest of the rule
+        (all genres, voice actors) checked here (see ``_rules``)."""
+        genre_ids: list[int] = []
+        if rule.genres:
+            known = {name.casefold(): gid for name, gid in await self.genre_ids()}
+            for genre in rule.genres:
+                if genre.casefold() not in known:
+                    return []  # a genre the catalogue does not have: nothing matches
+                genre_ids.append(known[genre.casefold()])
+        page = await self.releases(
+            genres=genre_ids,
+            kinds=[rule.kind] if rule.kind is not None else [],
+            seasons=[rule.season] if rule.season is not None else [],
+            years=(rule.year, rule.year) if rule.year is not None else None,
+            limit=MAX_LIMIT,
+        )
+        voices = functools.partial(_rules.release_voices, self._client)
+        return await _rules.preview(rule, list(page.titles), voices, limit)
 
     async def videos(self, limit: int = 10) -> list[Video]:
         """The newest of AniLiberty's own videos (trailers, announcements), newest first."""

@@ -6,7 +6,7 @@
 * ``episodes`` / ``torrents``: ``None`` when the answer has no such key (list endpoints).
 * ``last_episode``: the highest playable ordinal of ``episodes``, else ``latest_episode``
   (``/latest`` only), else the schedule's published episode.
-* ``updated_at``: ``fresh_at`` (the bump time) as Unix seconds.
+* ``updated_at``: ``fresh_at`` (the bump time) as Unix seconds; ``created_at``: ``created_at``.
 * ``is_new``: the answer shows the release and no episode at all (an announced title).
 """
 
@@ -204,6 +204,7 @@ def title(release: m.Release, site_url: str, *, published: m.Episode | None = No
         torrents=torrents,
         updated_at=unix(release.fresh_at),
         is_new=is_new,
+        created_at=unix(release.created_at),
     )
 
 

@@ -6,8 +6,17 @@ import base64
 import binascii
 import contextlib
 from collections import OrderedDict
+from collections.abc import Sequence
 
-from bot.anilibria._types import FeedLink, OneTimeCode, ScheduleDay, Title, Torrent, Video
+from bot.anilibria._types import (
+    FeedLink,
+    OneTimeCode,
+    ScheduleDay,
+    Title,
+    TitleFilter,
+    Torrent,
+    Video,
+)
 from bot.anilibria.errors import AniLibriaError, NotFoundError, ResponseShapeError, ServerError
 from bot.anilibria.v2._convert import (
     schedule_from_v2,
@@ -17,6 +26,7 @@ from bot.anilibria.v2._convert import (
     video_from_v2,
 )
 from bot.anilibria.v2._params import RssType
+from bot.anilibria.v2._query import build_query
 from bot.anilibria.v2.client import AniLibriaClient
 
 __all__ = ["V2Account", "V2Catalogue"]
@@ -110,6 +120,16 @@ class V2Catalogue:
     async def genres(self) -> list[str]:
         return await self.client.get_genres()
 
+    async def voices(self) -> list[str] | None:
+        return list((await self.client.get_team()).voice)
+
+    async def preview(self, rule: TitleFilter, *, limit: int) -> list[Title]:
+        """``advancedSearch`` with the rule as a query, the newest titles (highest ids) first."""
+        found = await self.client.advanced_search(
+            build_query(rule), filter=LIST_FIELDS, limit=limit, order_by="id", sort_direction=1
+        )
+        return [title_from_v2(t, self.site_url) for t in found]
+
     async def videos(self, limit: int = 10) -> list[Video]:
         found = await self.client.get_youtube(limit=limit)
         videos = [video_from_v2(v, self.site_url) for v in found]
@@ -157,3 +177,6 @@ class V2Account:
 
     async def title_feed_url(self, token: str | None, title_id: int) -> str | None:
         return None
+
+    async def title_feed_urls(self, token: str | None, title_ids: Sequence[int]) -> dict[int, str]:
+        return {}

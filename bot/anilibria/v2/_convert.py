@@ -121,6 +121,16 @@ def title_from_v2(title: m.Title, site_url: str) -> Title:
         ),
         torrents=torrents_from_v2(title.torrents, site_url),
         updated_at=title.updated,
+        created_at=_first_upload(player),
+    )
+
+
+def _first_upload(player: m.Player | None) -> int | None:
+    """When the title's first episode was uploaded: v2's nearest to a creation time."""
+    if player is None:
+        return None
+    return min(
+        (e.created_timestamp for e in player.playlist.values() if e.created_timestamp), default=None
     )
 
 
