@@ -4,8 +4,9 @@ A temporary SQLite file (storage.connect, every migration) gets 100,000 private 
 1,000,000 subscriptions: one "hot" title followed by 50,000 chats, the rest spread over other
 titles (10 subscriptions a chat). The database is closed and opened again, as a restarted bot
 would, and then the real Matcher handles a realistic playlist_update frame for a new episode of
-the hot title: parse_event on the JSON text, Matcher.on_playlist_update, which writes one outbox
-row per follower in the transaction that raises the title's high-water mark.
+the hot title: parse_event on the JSON text, the v2 feed's change_of (the neutral change), then
+Matcher.handle, which writes one outbox row per follower in the transaction that raises the
+title's high-water mark.
 
 Figures: time to match + enqueue (target <= 0.5 s) and the process's peak RSS (target <= 150 MB),
 absolute and as measured/limit. Run: python -m bench.bench_fanout [--subscriptions N ...]
@@ -27,6 +28,7 @@ from pathlib import Path
 import storage
 from bench.figures import peak_rss_mb, ratio
 from bot.anilibria.v2.events import PlaylistUpdate, parse_event
+from bot.anilibria.v2.feed import change_of
 from bot.notify.matcher import Matcher
 from tests.fakes.anilibria_ws import make_player, playlist_update_frame
 
@@ -99,7 +101,9 @@ async def measure(path: Path, episodes: int) -> list[tuple[float, float, int]]:
             event = parse_event(raw)
             parsed = time.perf_counter()
             assert isinstance(event, PlaylistUpdate), event
-            queued = await matcher.on_playlist_update(event)
+            change = change_of(event, "https://www.anilibria.tv")
+            assert change is not None
+            queued = await matcher.handle(change)
             done = time.perf_counter()
             results.append((parsed - started, done - parsed, queued))
         rows = await db.scalar("SELECT COUNT(*) FROM outbox")

@@ -28,9 +28,9 @@ import storage
 from bot.account.codes import CodeLogins
 from bot.account.favorites_sync import FavoritesRefresher
 from bot.account.links import Accounts
+from bot.account.vault import SessionVault, VaultError
 from bot.anilibria import Interest, MarkStore, Upstream, UpstreamConfig
 from bot.config import Settings
-from bot.crypto import SessionVault, VaultError
 from bot.handlers import build_router
 from bot.handlers.commands import set_commands
 from bot.handlers.middlewares import (

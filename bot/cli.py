@@ -83,7 +83,7 @@ def backup(database: Path, target: Path) -> str:
 async def forget_sessions(settings: StoreSettings) -> str:
     """Expire every stored session no configured key opens (their users are told)."""
     import storage
-    from bot.crypto import SessionVault
+    from bot.account.vault import SessionVault
     from bot.notify.render import EXPIRED_NOTICE_KIND
 
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
             return _fail(str(exc))
         return 0
     from bot import instance
-    from bot.crypto import VaultError
+    from bot.account.vault import VaultError
 
     try:
         instance.hold(settings.database_path)

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from aiogram.methods import TelegramMethod
     from aiogram.methods.base import Response, TelegramType
 
+    from bot.account.vault import SessionVault
     from bot.config import Settings
-    from bot.crypto import SessionVault
     from storage import Database
 
 __all__ = [

@@ -24,6 +24,9 @@ from tests.upstreams import Upstream, V2Upstream
 __all__ = ["BOT_TOKEN", "REPO", "BotProcess", "callback_answer", "poll", "query_db"]
 
 REPO = Path(__file__).resolve().parents[1]
+# Importing aiogram alone takes seconds of CPU; with the suite's workers sharing two cores a start
+# can take long. Generous on purpose: this bounds a hang, it does not measure the start.
+START_TIMEOUT = 90.0
 BOT_TOKEN = "123456789:TEST-token-for-the-fake-telegram-server"
 _OUR_VARIABLES = (
     "BOT_TOKEN",
@@ -146,7 +149,7 @@ class BotProcess:
                     len(self.telegram.calls_of("getUpdates")) > polls_before
                     and self.upstream.progress() > upstream_before
                 ),
-                timeout=20,
+                timeout=START_TIMEOUT,
                 message="the bot to poll Telegram and reach the upstream",
             )
 

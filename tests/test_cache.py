@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.cache import TTLCache
+from bot.handlers.cache import TTLCache
 
 
 class Clock:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.crypto import KEY_FILE_NAME, SessionVault, VaultError, key_from_secret
+from bot.account.vault import KEY_FILE_NAME, SessionVault, VaultError, key_from_secret
 
 SESSION = "0123456789abcdef0123456789abcdef"
 

@@ -12,7 +12,7 @@ import asyncio
 import subprocess
 import sys
 
-from bot.crypto import SessionVault
+from bot.account.vault import SessionVault
 from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotProcess, poll

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.account.vault import SessionVault, VaultError
 from bot.anilibria import Account, AniLibriaError, Title, UnauthorizedError
-from bot.crypto import SessionVault, VaultError
 from bot.logs import add_secret
 from bot.notify.matcher import Matcher
 from bot.notify.render import EXPIRED_NOTICE_KIND

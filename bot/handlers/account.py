@@ -4,10 +4,10 @@ and /forget.
 Where the API links accounts by a one-time code (v1), /login shows a code the user enters on
 the site, and no password passes through the chat; a login with the password stays available
 as a fallback. The login and the password are read once, their messages deleted at once (even
-when the login fails), and only the token is kept, sealed (bot.crypto). Everything here acts on the
-session of the Telegram user who speaks or presses, looked up by their id: never on anything
-callback data could name. Logging in happens only in a private chat; in a group the bot offers
-a button to the private chat, and never says whether someone is logged in.
+when the login fails), and only the token is kept, sealed (bot.account.vault). Everything here
+acts on the session of the Telegram user who speaks or presses, looked up by their id: never on
+anything callback data could name. Logging in happens only in a private chat; in a group the bot
+offers a button to the private chat, and never says whether someone is logged in.
 
 This router is included first: while a password is awaited, every message in that chat is
 the password and must be deleted, whatever it looks like.

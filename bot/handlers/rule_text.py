@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.anilibria import SEASONS, TitleFilter, TitleKind
-from bot.cache import TTLCache
+from bot.handlers.cache import TTLCache
 from storage import RuleSpec
 
 __all__ = [

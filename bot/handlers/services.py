@@ -12,8 +12,8 @@ from aiogram.utils.i18n import I18n
 from bot.account.codes import CodeLogins
 from bot.account.links import Accounts
 from bot.anilibria import Account, Catalogue, NewsFeed, ScheduleDay, Title
-from bot.cache import TTLCache
 from bot.config import Settings
+from bot.handlers.cache import TTLCache
 from bot.handlers.rule_text import KnownNames
 from bot.health import TelegramPulse
 from bot.notify.digest import DigestScheduler
