@@ -277,8 +277,8 @@ async def bench_notice(args: argparse.Namespace) -> bool:
     )
     print(
         f"  phases after the last poll: {min(actual_phases):.3f}-{max(actual_phases):.3f} s"
-        f" (mean {statistics.fmean(actual_phases):.3f} s); poll cycle {min(cycles):.3f}"
-        f" -{max(cycles):.3f} s, mean {statistics.fmean(cycles):.4f} s"
+        f" (mean {statistics.fmean(actual_phases):.3f} s); poll cycle {min(cycles):.3f}-"
+        f"{max(cycles):.3f} s, mean {statistics.fmean(cycles):.4f} s"
     )
     print(
         f"  min {min(latencies):.3f} s, mean {statistics.fmean(latencies):.3f} s,"

@@ -2,7 +2,7 @@
 # Run every benchmark in turn from the repository root; exits non-zero if any misses its target.
 # Usage: bench/run_all.sh [--quick]   (--quick: delivery to 300 chats instead of 3,000, and 30
 # bumps instead of 100 for the v1 bump-to-notice)
-# PYTHON picks the interpreter (default: python3). Takes about 10 minutes (6 with --quick), of
+# PYTHON picks the interpreter (default: python3). Takes about 10 minutes (5 with --quick), of
 # which the v1 polling takes 6.5 (its steady-polling windows alone are two minutes).
 set -u
 cd "$(dirname "$0")/.." || exit 2
