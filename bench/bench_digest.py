@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import random
 import sys
 import tempfile
@@ -28,7 +29,8 @@ from pathlib import Path
 
 import storage
 from bench.figures import peak_rss_mb, ratio
-from bot.anilibria.v2.models import ScheduleDay
+from bot.anilibria import Names, ScheduleDay, Title, TitleStatus
+from bot.anilibria.v2._convert import title_url
 from bot.notify.digest import DigestScheduler
 from bot.ui.i18n import LOCALES_DIR, PoI18n
 from storage import ChatRepo, DigestRepo, DigestTurn, StateRepo
@@ -116,19 +118,19 @@ async def build(path: Path, chats: int, per_chat: int) -> int:
 
 
 def week_schedule() -> list[ScheduleDay]:
-    """What getSchedule answers (fetched once per run; here without a socket to time)."""
-    days: dict[int, list[dict[str, object]]] = {}
+    """What the catalogue's schedule answers (fetched once per run; here without a socket)."""
+    days: dict[int, list[Title]] = {}
     for t in range(1, SCHEDULED + 1):
         days.setdefault(t % 7, []).append(
-            {
-                "id": t,
-                "code": f"title-{t}",
-                "names": {"ru": f"Тайтл номер {t}", "en": f"Title number {t}"},
-                "season": {"week_day": t % 7},
-                "status": {"code": 1},
-            }
+            Title(
+                id=t,
+                alias=f"title-{t}",
+                names=Names(f"Тайтл номер {t}", f"Title number {t}"),
+                publish_day=t % 7,
+                status=TitleStatus.ONGOING,
+            )
         )
-    return [ScheduleDay.model_validate({"day": d, "list": days[d]}) for d in sorted(days)]
+    return [ScheduleDay(d, tuple(days[d])) for d in sorted(days)]
 
 
 class TimedRepo(DigestRepo):
@@ -160,7 +162,7 @@ async def measure(path: Path) -> tuple[float, float, int, int, int]:
             StateRepo(db),
             PoI18n(path=LOCALES_DIR, default_locale="ru"),
             fetch_schedule,
-            site_url="https://www.anilibria.tv",
+            links=functools.partial(title_url, "https://www.anilibria.tv"),
             default_language="ru",
             default_timezone="Europe/Moscow",
             clock=lambda: DUE + 20.0,

@@ -235,6 +235,33 @@ async def test_more_than_50_bumps_between_polls_are_caught_up() -> None:
         await eventually(lambda: marks.mark == T + 155)
 
 
+@pytest.mark.parametrize("first_start", [True, False])
+async def test_bumps_from_below_a_full_latest_page_nothing(first_start: bool) -> None:
+    """A release bumped from below the 50 that latest showed is at the top of the next latest:
+    nothing was pushed out, so no catalogue page is read, however long the feed has run (after
+    a first start, or after more than 50 bumps a few at a time)."""
+    fake, sink = MockAniLiberty(), Sink()
+    marks = Marks() if first_start else Marks(T + 80)
+    catalogue_with(fake, 80)  # latest shows 31..80
+    async with running(fake, marks, Followed(3), sink):
+        await polls(fake, 1)
+        stamp = itertools.count(T + 100)
+        if not first_start:
+            for batch in range(12):  # 60 bumps over 12 polls: the oldest shown moves up
+                for n in range(31 + batch * 5, 36 + batch * 5):
+                    fake.bump(n if n <= 80 else n - 50, next(stamp), new_episode=False)
+                await polls(fake, 1)
+        handed = len(sink.changes)
+        fake.bump(3, next(stamp))  # followed, from below the 50 shown
+        await eventually(lambda: sink.ids[handed:] == [3])
+        fake.bump(5, next(stamp))  # not followed
+        await eventually(lambda: sink.ids[handed:] == [3, 5])
+        await polls(fake, 2)
+        assert fake.count(CATALOGUE) == 0
+        assert fake.count("/anime/releases/3") == (2 if first_start else 1)  # + the baseline
+        assert fake.count("/anime/releases/5") == 0
+
+
 async def test_a_sink_failure_keeps_the_mark_below_it_until_handed_over() -> None:
     failures = {2: 2}
 

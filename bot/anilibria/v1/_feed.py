@@ -10,9 +10,12 @@ a high-water mark of it in the bot's state (``v1.fresh_at``):
   it (for one not seen yet: the mark) or its ``latest_episode`` changed. A changed release some
   chat follows is read in full (episodes, torrents) and handed over; one nobody follows is
   handed over as the list showed it (``episodes=None``), without a request. Oldest first.
-* When every item of a full ``latest`` is newer than what was covered (the bot was down, or
-  more than 50 releases were bumped between two polls), the catalogue sorted ``FRESH_AT_DESC``
-  is paged down to it, so nothing is missed.
+* When every item of a full ``latest`` is newer than what was covered, the newest ``fresh_at``
+  the previous poll saw (or the mark, on the first poll of a process), more may have been
+  pushed out below it (the bot was down, or more than 50 releases were bumped between two
+  polls): the catalogue sorted ``FRESH_AT_DESC`` is paged down to it, so nothing is missed. A
+  release bumped from anywhere below is at the top of the next ``latest``, above what was
+  covered: that alone pages nothing.
 * The mark moves only over releases handed over without the sink raising; a release the sink
   (or a read) failed on stays pending, is retried each poll, and holds the mark below it.
 * API faults never end :meth:`V1Feed.run`: a 429 waits ``max(Retry-After, poll_interval)``,
@@ -97,7 +100,8 @@ class V1Feed:
         self._closed = asyncio.Event()
         self._mark: int | None = None  # the stored mark, once read
         self._high: int | None = None  # the newest fresh_at handed over (or the mark)
-        self._floor: int | None = None  # latest's oldest fresh_at once a poll covered it
+        # the newest fresh_at a poll covered: whatever is bumped later is newer than it
+        self._floor: int | None = None
         self._seen: dict[int, _Seen] = {}
         self._pending: dict[int, m.Release] = {}
         self._sink_failures: set[tuple[int, int | None]] = set()
@@ -223,7 +227,9 @@ class V1Feed:
                 self._remember(release)
         known = [f for f in freshes if f is not None]
         if known:
-            self._floor = max(floor, min(known))
+            # Not the oldest shown: a release bumped from below it would then push the oldest
+            # out and look like a gap, and every such bump would page the catalogue.
+            self._floor = max(floor, max(known))
         changed.sort(key=lambda r: (_fresh(r) or 0, r.id))
         try:
             await self._hand_over(changed, sink)
@@ -375,5 +381,4 @@ class V1Feed:
             self._remember(release)
         await self._marks.raise_to(MARK_KEY, newest)
         self._mark = self._high = newest
-        if known:
-            self._floor = min(known)
+        self._floor = newest
