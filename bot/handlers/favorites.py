@@ -310,6 +310,8 @@ async def follow_pressed(
             await query.answer(api_trouble(), show_alert=True)
             return
         await services.chats.update(chat.id, follow_favorites_of=user.id)
+        # The baseline of their news where it is missing, before saying they are followed.
+        await accounts.list_favorites(user.id)
         await query.answer(
             _("🔔 This chat now gets a notice for each new episode of your AniLibria favorites."),
             show_alert=True,
