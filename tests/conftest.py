@@ -75,3 +75,16 @@ async def bot(
         await process.kill()
     if process.starts:
         print(f"--- bot log ({process.log_path}) ---\n{process.log()[-6000:]}")
+
+
+@pytest.fixture
+async def v1_bot(
+    tmp_path: Path, telegram: FakeTelegram, aniliberty: FakeAniLiberty
+) -> AsyncIterator[BotProcess]:
+    """The bot as a process on the fake AniLiberty v1 (its ten real releases), not yet started."""
+    process = BotProcess(tmp_path, telegram, V1Upstream(aniliberty))
+    yield process
+    if process.proc is not None and process.proc.returncode is None:
+        await process.kill()
+    if process.starts:
+        print(f"--- bot log ({process.log_path}) ---\n{process.log()[-6000:]}")
