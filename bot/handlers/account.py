@@ -47,6 +47,7 @@ from bot.handlers.permissions import may_manage
 from bot.handlers.services import Services
 from bot.handlers.subscriptions import api_trouble
 from bot.ui.callbacks import ForgetCb, LoginCb, RssCb
+from bot.ui.text import title_label
 
 __all__ = ["LoginForm", "private_chat_keyboard", "router"]
 
@@ -457,7 +458,9 @@ async def _title_feed(message: Message, services: Services, user_id: int, args: 
         await message.answer(_("This AniLibria server has no torrent feed per title."))
         return
     lines = [
-        _("📡 The torrent feed of <b>{name}</b>:").format(name=html.escape(title.name[:200])),
+        _("📡 The torrent feed of <b>{name}</b>:").format(
+            name=html.escape(title_label(title.names.main, title.names.english, title.name, 200))
+        ),
         f"<code>{html.escape(url)}</code>",
     ]
     if linked is not None:
