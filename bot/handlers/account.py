@@ -441,13 +441,18 @@ async def _feed_links(message: Message, services: Services, user_id: int) -> lis
 async def _title_feed(message: Message, services: Services, user_id: int, args: str) -> None:
     ref = parse_title_ref(args)
     linked = await services.accounts.session_of(user_id)
+    feed_url = services.account_api.title_feed_url
     try:
         title = await fetch_title(services.catalogue, ref) if ref is not None else None
-        url = (
-            await services.account_api.title_feed_url(linked.session if linked else None, title.id)
-            if title is not None
-            else None
-        )
+        url = None
+        if title is not None and linked is not None:
+            # With the session (v1 reads the passkey with it): a refused one is deleted.
+            title_id = title.id
+            url = await services.accounts.call(linked, lambda token: feed_url(token, title_id))
+        elif title is not None:
+            url = await feed_url(None, title.id)
+    except SessionExpired:
+        return  # the expiry notice is the answer
     except AniLibriaError:
         await message.answer(api_trouble())
         return
