@@ -110,6 +110,7 @@ async def test_log_in_and_favorites(
     # /favorites lists what the site holds, each with a remove button.
     _, [listing] = await fan.say("/favorites")
     assert "(1 title)" in (listing.text or "") and "Both Ways" in (listing.text or "")
+    assert "— 0/" not in (listing.text or ""), "three episodes are out, not none"
     remove = FavCb(title_id=TITLE_ID, add=False).pack()
     assert remove in datas(listing)
 

@@ -104,8 +104,10 @@ async def _favorites_view(
         record = records.get(title_id)
         last = record.last_episode if record else None
         episodes = record.episodes_total if record else None
-        progress = f"{format_ordinal(last or 0)}/{episodes or '?'}"
-        lines.append(f"{number}. {html.escape(label)} — {progress}")
+        line = f"{number}. {html.escape(label)}"
+        if last is not None:  # v1's favorites answer names no episode: no progress then
+            line += f" — {format_ordinal(last)}/{episodes or '?'}"
+        lines.append(line)
         is_subscribed = title_id in subscribed
         row = [
             InlineKeyboardButton(
