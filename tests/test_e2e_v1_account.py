@@ -150,6 +150,12 @@ async def test_refused_tokens_are_deleted_told_once_and_never_sent_again_and_rss
     assert "is linked" in await driver.log_in(chat_a)
     passkey = fake.users[fake.default_user_id].passkey
 
+    # An account without a torrent passkey has no personal feed: the bot says so.
+    fake.users[fake.default_user_id].passkey = ""
+    _, [none] = await chat_a.say("/rss")
+    assert "no torrent passkey" in (none.text or "")
+    fake.users[fake.default_user_id].passkey = passkey
+
     # /rss: the torrent RSS with the passkey, and the warning; /rss ID: that title's feed.
     _, [rss] = await chat_a.say("/rss")
     text = rss.text or ""

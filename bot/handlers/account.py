@@ -429,13 +429,18 @@ async def _feed_links(message: Message, services: Services, user_id: int) -> lis
         await message.answer(_("You are not logged in. /login links your AniLibria account."))
         return []
     try:
-        return await services.accounts.call(linked, services.account_api.feed_links)
+        links = await services.accounts.call(linked, services.account_api.feed_links)
     except SessionExpired:
         return []  # the expiry notice is the answer
     except AniLibriaError as exc:
         log.warning("user %s: no feed links: %s", user_id, exc)
         await message.answer(api_trouble())
         return []
+    if not links:  # v1: an account without a torrent passkey
+        await message.answer(
+            _("Your AniLibria account has no personal feed: it has no torrent passkey.")
+        )
+    return links
 
 
 async def _title_feed(message: Message, services: Services, user_id: int, args: str) -> None:
