@@ -196,7 +196,14 @@ async def run(settings: Settings) -> int:
         default_timezone=settings.default_timezone,
         on_queued=sender.wake,
     )
-    accounts = Accounts(sessions, vault, upstream.account, matcher, wake_sender=sender.wake)
+    accounts = Accounts(
+        sessions,
+        vault,
+        upstream.account,
+        matcher,
+        catalogue=upstream.catalogue,
+        wake_sender=sender.wake,
+    )
     codes = CodeLogins(
         upstream.account, accounts, sessions, poll_every=settings.login_code_poll_seconds
     )

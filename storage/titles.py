@@ -158,6 +158,23 @@ class TitleRepo:
         )
 
     @staticmethod
+    async def unlisted_in(conn: aiosqlite.Connection, title_ids: Iterable[int]) -> set[int]:
+        """Of these stored titles, those whose episodes were never listed: stored from a list
+        answer that named neither episodes nor a latest one (v1's catalogue pages and
+        favorites), so no episode id, no newest episode and no high-water mark is known."""
+        ids = sorted(set(title_ids))
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        async with conn.execute(
+            f"SELECT id FROM titles WHERE id IN ({marks}) AND last_episode IS NULL"  # noqa: S608
+            " AND high_water = 0"
+            " AND NOT EXISTS (SELECT 1 FROM episodes e WHERE e.title_id = titles.id)",
+            ids,
+        ) as cur:
+            return {int(row[0]) for row in await cur.fetchall()}
+
+    @staticmethod
     async def announced_in(conn: aiosqlite.Connection, title_id: int) -> set[float]:
         async with conn.execute(
             "SELECT episode FROM announced WHERE title_id = ?", (title_id,)

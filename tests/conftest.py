@@ -57,15 +57,14 @@ async def upstream(request: pytest.FixtureRequest) -> AsyncIterator[Upstream]:
 
 @pytest.fixture
 async def any_bot(
-    tmp_path: Path, telegram: FakeTelegram, upstream: Upstream
+    request: pytest.FixtureRequest, tmp_path: Path, telegram: FakeTelegram, upstream: Upstream
 ) -> AsyncIterator[BotProcess]:
     """The bot as a process on the upstream of this run (v1 or v2), not yet started."""
     process = BotProcess(tmp_path, telegram, upstream)
+    request.node.stash[BOT_PROCESS] = process
     yield process
     if process.proc is not None and process.proc.returncode is None:
         await process.kill()
-    if process.starts:
-        print(f"--- bot log ({process.log_path}) ---\n{process.log()[-6000:]}")
 
 
 @pytest.fixture
@@ -106,3 +105,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", "figures")
         for figure in figures:
             terminalreporter.write_line(str(figure))
+
+
+@pytest.fixture
+async def v1_bot(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    telegram: FakeTelegram,
+    aniliberty: FakeAniLiberty,
+) -> AsyncIterator[BotProcess]:
+    """The bot as a process on the fake AniLiberty v1 (its ten real releases), not yet started."""
+    process = BotProcess(tmp_path, telegram, V1Upstream(aniliberty))
+    request.node.stash[BOT_PROCESS] = process
+    yield process
+    if process.proc is not None and process.proc.returncode is None:
+        await process.kill()

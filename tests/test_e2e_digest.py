@@ -1,9 +1,11 @@
-"""The daily digest end to end: the bot as a process, a digest set a minute ahead, arriving once.
+"""The daily digest end to end, on both upstreams: the bot as a process, a digest set a minute
+ahead, arriving once.
 
 Two private chats follow a title; one of them takes the digest instead of instant notices. A new
-episode comes over the socket: only the other chat hears at once. At the digest minute (Moscow,
-the default zone) both get one digest naming the episode and the title scheduled today; a
-restart does not send it again. The wait for the minute is real: up to ~70 seconds.
+episode comes out (v2: over the socket; v1: found by a poll): only the other chat hears at once.
+At the digest minute (Moscow, the default zone) both get one digest naming the episode and the
+title scheduled today; a restart does not send it again. The wait for the minute is real: up to
+~70 seconds.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import time
 from zoneinfo import ZoneInfo
 
 from bot.ui.callbacks import DigestCb
-from tests.fakes.anilibria import FakeAniLibria
-from tests.fakes.anilibria_ws import playlist_update_frame
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import BotProcess, poll
+from tests.upstreams import Upstream
 
 DIGEST_ONLY = 2001  # Russian, digest instead of instant notices
 BOTH = 2002  # English, instant notices and the digest
@@ -44,12 +45,10 @@ async def reply(telegram: FakeTelegram, chat_id: int, text: str, **kwargs: objec
 
 
 async def test_digest_a_minute_ahead_arrives_once(
-    bot: BotProcess, telegram: FakeTelegram, anilibria: FakeAniLibria
+    any_bot: BotProcess, telegram: FakeTelegram, upstream: Upstream
 ) -> None:
-    rest = anilibria.rest
-    rest.add_title(
-        rest.make_title(TITLE_ID, "digest-show", "Сводный <сериал>", "Digest & Show", episodes=3)
-    )
+    bot = any_bot
+    upstream.add_title(TITLE_ID, "digest-show", "Сводный <сериал>", "Digest & Show", episodes=3)
     await bot.start()
     assert "Сводный" in await reply(telegram, DIGEST_ONLY, "/subscribe digest-show")
     assert "Subscribed" in await reply(telegram, BOTH, "/subscribe digest-show", language_code="en")
@@ -69,7 +68,7 @@ async def test_digest_a_minute_ahead_arrives_once(
     target = (now + dt.timedelta(minutes=1 if now.second < 40 else 2)).replace(
         second=0, microsecond=0
     )
-    rest.titles[TITLE_ID]["season"]["week_day"] = target.weekday()
+    upstream.set_weekday(TITLE_ID, target.weekday())
     hhmm = target.strftime("%H:%M")
     saved = await reply(telegram, DIGEST_ONLY, f"/digest {hhmm}")
     assert "Сохранено" in saved and f"<b>{hhmm}</b>" in saved and "Europe/Moscow" in saved
@@ -99,9 +98,7 @@ async def test_digest_a_minute_ahead_arrives_once(
     )
 
     # A new episode: an instant notice for one chat, nothing yet for the digest-only one.
-    player = rest.add_episode(TITLE_ID, 4)["player"]
-    for quality in ("sd", "hd", "fhd"):
-        await anilibria.ws.push(playlist_update_frame(TITLE_ID, 4, quality, player=player))
+    await upstream.release(TITLE_ID, 4)
     await poll(lambda: notices(telegram, BOTH), message="the instant notice")
     await bot.barrier()
     await bot.settled()
@@ -115,7 +112,7 @@ async def test_digest_a_minute_ahead_arrives_once(
     await bot.settled()
     ru = digests(telegram, DIGEST_ONLY)[-1]
     assert ru.startswith("📰 <b>Сводка за день</b>")
-    assert f'{anilibria.site_url}/release/digest-show.html">Сводный &lt;сериал&gt;</a>' in ru
+    assert f'{upstream.title_url("digest-show")}">Сводный &lt;сериал&gt;</a>' in ru
     assert "— серия 4" in ru and "Сегодня по расписанию" in ru
     [en] = digests(telegram, BOTH)
     assert "Digest &amp; Show</a> — episode 4" in en and "Expected today" in en

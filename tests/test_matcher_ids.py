@@ -124,6 +124,27 @@ async def test_a_batch_is_one_notice_naming_the_range(
     assert (payload["first"], payload["last"], payload["count"]) == (2, 4, 4)
 
 
+async def test_the_first_listing_of_a_title_known_only_from_a_list_is_a_baseline(
+    db: storage.Database, matcher: Matcher
+) -> None:
+    # Stored from a favorites list or a catalogue page: no episodes, no latest one.
+    await matcher.remember([snapshot(episodes=None).title])
+    await follow(db)
+    assert await matcher.handle(snapshot(ep(1), ep(2), ep(3))) == 0, "old episodes are no news"
+    assert await matcher.handle(snapshot(ep(1), ep(2), ep(3), ep(4))) == 1
+    assert [p["last"] for _, p in await notices(db)] == [4]
+
+
+async def test_the_first_episode_of_a_title_listed_without_any_is_news(
+    db: storage.Database, matcher: Matcher
+) -> None:
+    await matcher.handle(snapshot())  # announced: listed, no episode yet
+    await follow(db)
+    assert await matcher.handle(snapshot(ep(1, playable=False))) == 0
+    assert await matcher.handle(snapshot(ep(1))) == 1
+    assert [p["last"] for _, p in await notices(db)] == [1]
+
+
 async def test_a_v2_database_switched_to_v1_announces_nothing_old(
     db: storage.Database, matcher: Matcher
 ) -> None:
@@ -156,3 +177,14 @@ async def test_finished_and_a_new_announcement(db: storage.Database, matcher: Ma
     # A list answer without episodes changes nothing about episodes.
     listed = Title(id=TITLE, names=Names("Покурим за супермаркетом"), last_episode=1)
     assert await matcher.handle(TitleSeen(listed)) == 0
+
+
+async def test_the_first_episode_of_a_title_followed_before_it_had_any_is_news(
+    db: storage.Database, matcher: Matcher
+) -> None:
+    # Followed while only announced: the full answer lists no episode at all.
+    assert await matcher.handle(snapshot()) == 0
+    await follow(db)
+    assert await matcher.handle(snapshot()) == 0
+    assert await matcher.handle(snapshot(ep(1))) == 1
+    assert [p["last"] for _, p in await notices(db)] == [1]

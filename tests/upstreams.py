@@ -1,9 +1,11 @@
 """The two upstreams the bot runs on, as the end-to-end tests drive them.
 
 One set of end-to-end tests runs on both: each test speaks to an :class:`Upstream` (a title
-appears, an episode is released, "everything so far is handled"), and the driver turns that into
-what its fake needs: v2 pushes socket frames beside its REST state; v1 changes the AniLiberty
-fake, which the bot finds on its next poll.
+appears, an episode is released, "everything so far is handled", the user links their account,
+a title is a favorite, a title airs on a weekday), and the driver turns that into what its fake
+needs: v2 pushes socket frames beside its REST state and links by login and password; v1 changes
+the AniLiberty fake, which the bot finds on its next poll, and links by a one-time code the user
+"enters on the site".
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from tests.fakes.anilibria import FakeAniLibria
 from tests.fakes.anilibria_ws import playlist_update_frame
 
 if TYPE_CHECKING:
+    from tests.chat import Chat
     from tests.harness import BotProcess
 
 __all__ = ["POLL_INTERVAL", "Facts", "Upstream", "V1Upstream", "V2Upstream"]
 
 POLL_INTERVAL = 0.2  # seconds: v1 is polled this often in the tests
+LOGIN_CODE_POLL = 0.2  # seconds: v1 asks this often whether a login code was entered
 YEAR = 365 * 86400
 _V2_KINDS = {"MOVIE": 0, "TV": 1, "OVA": 2, "ONA": 3, "SPECIAL": 4, "WEB": 5}
 _V2_SEASONS = {"winter": 1, "spring": 2, "summer": 3, "autumn": 4}
@@ -105,6 +109,28 @@ class Upstream(Protocol):
         ...
 
     def title_url(self, code: str) -> str: ...
+
+    def set_weekday(self, title_id: int, weekday: int) -> None:
+        """The title airs on ``weekday`` (0 = Monday) in the schedule."""
+        ...
+
+    async def log_in(self, chat: Chat) -> str:
+        """Link the fake's default account in ``chat`` (a private chat) the way this API links
+        one; returns the bot's "linked" message."""
+        ...
+
+    def secrets(self) -> list[str]:
+        """Every session or token of the default account the fake handed out, and its
+        password: what must never reach the bot's database file or its log."""
+        ...
+
+    def add_favorites(self, *title_ids: int) -> None:
+        """Titles added to the default account's favorites on the site."""
+        ...
+
+    def favorite_ids(self) -> set[int]:
+        """The default account's favorites as the fake holds them."""
+        ...
 
 
 class V2Upstream:
@@ -239,6 +265,35 @@ class V2Upstream:
     def title_url(self, code: str) -> str:
         return f"{self.fake.site_url}/release/{code}.html"
 
+    def set_weekday(self, title_id: int, weekday: int) -> None:
+        self.fake.rest.titles[title_id]["season"]["week_day"] = weekday
+
+    async def log_in(self, chat: Chat) -> str:
+        rest = self.fake.rest
+        _, [prompt] = await chat.say("/login")
+        assert "login or e-mail" in (prompt.text or "")
+        await chat.say(rest.DEFAULT_MAIL)
+        _, [linked] = await chat.say(rest.DEFAULT_PASSWORD)
+        return linked.text or ""
+
+    def secrets(self) -> list[str]:
+        rest = self.fake.rest
+        mine = rest.account_favorites.get(rest.DEFAULT_MAIL)
+        return [
+            *(s for s, favorites in rest.sessions.items() if favorites is mine),
+            rest.DEFAULT_PASSWORD,
+        ]
+
+    def _favorites(self) -> set[int]:
+        rest = self.fake.rest
+        return rest.account_favorites.setdefault(rest.DEFAULT_MAIL, set())
+
+    def add_favorites(self, *title_ids: int) -> None:
+        self._favorites().update(title_ids)
+
+    def favorite_ids(self) -> set[int]:
+        return set(self._favorites())
+
 
 class V1Upstream:
     name = "v1"
@@ -256,6 +311,7 @@ class V1Upstream:
             "ANILIBRIA_API_URL": self.fake.api_url,
             "ANILIBRIA_SITE_URL": self.fake.site_url,
             "POLL_INTERVAL": str(POLL_INTERVAL),
+            "LOGIN_CODE_POLL_SECONDS": str(LOGIN_CODE_POLL),
         }
 
     def progress(self) -> int:
@@ -329,3 +385,30 @@ class V1Upstream:
 
     def title_url(self, code: str) -> str:
         return f"{self.fake.site_url}/anime/releases/release/{code}"
+
+    def set_weekday(self, title_id: int, weekday: int) -> None:
+        release = self.fake.release(title_id)
+        assert release is not None
+        release["publish_day"]["value"] = weekday + 1  # v1 counts 1 = Monday ... 7 = Sunday
+
+    async def log_in(self, chat: Chat) -> str:
+        """/login shows a code; the user enters it on the site; the bot says "linked"."""
+        fake = self.fake
+        _, [offer] = await chat.say("/login")
+        otp = fake.latest_otp()
+        assert otp is not None and f"<code>{otp.code}</code>" in (offer.text or "")
+        before = len(chat.sent())
+        fake.accept_otp(otp.code, fake.default_user_id)
+        [linked] = (await chat.telegram.wait_sent(chat.chat_id, before + 1, timeout=10))[before:]
+        return linked.text or ""
+
+    def secrets(self) -> list[str]:
+        fake = self.fake
+        user = fake.users[fake.default_user_id]
+        return [*fake.tokens_of(user.id), user.password, user.passkey]
+
+    def add_favorites(self, *title_ids: int) -> None:
+        self.fake.add_favorite(self.fake.default_user_id, *title_ids)
+
+    def favorite_ids(self) -> set[int]:
+        return set(self.fake.favorites_of(self.fake.default_user_id))

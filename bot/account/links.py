@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.account.vault import SessionVault, VaultError
-from bot.anilibria import Account, AniLibriaError, Title, UnauthorizedError
+from bot.anilibria import Account, AniLibriaError, Catalogue, Title, UnauthorizedError
 from bot.logs import add_secret
 from bot.notify.matcher import Matcher
 from bot.notify.render import EXPIRED_NOTICE_KIND
@@ -52,6 +52,7 @@ class Accounts:
         api: Account,
         matcher: Matcher,
         *,
+        catalogue: Catalogue | None = None,
         wake_sender: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -59,6 +60,7 @@ class Accounts:
         self.vault = vault
         self.api = api
         self.matcher = matcher
+        self.catalogue = catalogue
         self.wake_sender = wake_sender
         self._clock = clock
         self._refreshed_at: dict[int, float] = {}
@@ -141,6 +143,24 @@ class Accounts:
         await self.matcher.remember(titles)
         await self.repo.replace_favorites(user_id, [title.id for title in titles])
         self._refreshed_at[user_id] = self._clock()
+        if user_id in await self.repo.users_followed_by_chats():
+            await self.list_favorites(user_id)
+
+    async def list_favorites(self, user_id: int) -> None:
+        """Read in full, once, each favorite of the user whose episodes the bot never saw
+        listed (v1's favorites answer names none): that listing is the baseline the favorite's
+        next episode is news against. Called while a chat follows the user's favorites."""
+        if self.catalogue is None:
+            return
+        unlisted = await self.matcher.unlisted(await self.repo.favorite_ids(user_id))
+        for title_id in sorted(unlisted):
+            try:
+                title = await self.catalogue.title(title_id)
+            except AniLibriaError as exc:  # the next refresh tries again
+                log.info("user %s: favorite %s could not be read: %s", user_id, title_id, exc)
+                continue
+            if title is not None:
+                await self.matcher.remember([title])
 
     async def refresh_favorites(self, linked: LinkedSession) -> list[Title]:
         async with self._lock(linked.user_id):

@@ -47,6 +47,7 @@ from bot.handlers.permissions import may_manage
 from bot.handlers.services import Services
 from bot.handlers.subscriptions import api_trouble
 from bot.ui.callbacks import ForgetCb, LoginCb, RssCb
+from bot.ui.text import title_label
 
 __all__ = ["LoginForm", "private_chat_keyboard", "router"]
 
@@ -428,25 +429,35 @@ async def _feed_links(message: Message, services: Services, user_id: int) -> lis
         await message.answer(_("You are not logged in. /login links your AniLibria account."))
         return []
     try:
-        return await services.accounts.call(linked, services.account_api.feed_links)
+        links = await services.accounts.call(linked, services.account_api.feed_links)
     except SessionExpired:
         return []  # the expiry notice is the answer
     except AniLibriaError as exc:
         log.warning("user %s: no feed links: %s", user_id, exc)
         await message.answer(api_trouble())
         return []
+    if not links:  # v1: an account without a torrent passkey
+        await message.answer(
+            _("Your AniLibria account has no personal feed: it has no torrent passkey.")
+        )
+    return links
 
 
 async def _title_feed(message: Message, services: Services, user_id: int, args: str) -> None:
     ref = parse_title_ref(args)
     linked = await services.accounts.session_of(user_id)
+    feed_url = services.account_api.title_feed_url
     try:
         title = await fetch_title(services.catalogue, ref) if ref is not None else None
-        url = (
-            await services.account_api.title_feed_url(linked.session if linked else None, title.id)
-            if title is not None
-            else None
-        )
+        url = None
+        if title is not None and linked is not None:
+            # With the session (v1 reads the passkey with it): a refused one is deleted.
+            title_id = title.id
+            url = await services.accounts.call(linked, lambda token: feed_url(token, title_id))
+        elif title is not None:
+            url = await feed_url(None, title.id)
+    except SessionExpired:
+        return  # the expiry notice is the answer
     except AniLibriaError:
         await message.answer(api_trouble())
         return
@@ -457,7 +468,9 @@ async def _title_feed(message: Message, services: Services, user_id: int, args: 
         await message.answer(_("This AniLibria server has no torrent feed per title."))
         return
     lines = [
-        _("📡 The torrent feed of <b>{name}</b>:").format(name=html.escape(title.name[:200])),
+        _("📡 The torrent feed of <b>{name}</b>:").format(
+            name=html.escape(title_label(title.names.main, title.names.english, title.name, 200))
+        ),
         f"<code>{html.escape(url)}</code>",
     ]
     if linked is not None:

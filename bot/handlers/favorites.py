@@ -104,8 +104,10 @@ async def _favorites_view(
         record = records.get(title_id)
         last = record.last_episode if record else None
         episodes = record.episodes_total if record else None
-        progress = f"{format_ordinal(last or 0)}/{episodes or '?'}"
-        lines.append(f"{number}. {html.escape(label)} — {progress}")
+        line = f"{number}. {html.escape(label)}"
+        if last is not None:  # v1's favorites answer names no episode: no progress then
+            line += f" — {format_ordinal(last)}/{episodes or '?'}"
+        lines.append(line)
         is_subscribed = title_id in subscribed
         row = [
             InlineKeyboardButton(
@@ -310,6 +312,8 @@ async def follow_pressed(
             await query.answer(api_trouble(), show_alert=True)
             return
         await services.chats.update(chat.id, follow_favorites_of=user.id)
+        # The baseline of their news where it is missing, before saying they are followed.
+        await accounts.list_favorites(user.id)
         await query.answer(
             _("🔔 This chat now gets a notice for each new episode of your AniLibria favorites."),
             show_alert=True,

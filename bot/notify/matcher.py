@@ -13,7 +13,9 @@ What is a new episode:
   database made under v2) it must also be above the title's high-water mark.
 * An episode keyed by number only (v2) is news when it is above the high-water mark: the newest
   episode announced, or present when the bot first saw the title.
-* The first sight of a title, and a snapshot marked ``baseline``, announce nothing.
+* The first sight of a title, and a snapshot marked ``baseline``, announce nothing; nor does
+  the first listing of episodes of a title the bot knew only from a list that names none (v1's
+  catalogue pages and favorites): every id in it is new, none of it is news.
 
 Several new episodes of one title make one notice that names the range.
 """
@@ -79,7 +81,9 @@ def record_from_title(title: Title) -> TitleRecord:
     signature = torrent_signature(title.torrents)
     last = title.last_episode
     if title.episodes is not None:
-        last = _playable_max(title.episodes) or last
+        # A listing without a playable episode stores 0, not None: "none yet" is known, and
+        # only a title never listed keeps None (TitleRepo.unlisted_in).
+        last = _playable_max(title.episodes) or last or 0.0
     return TitleRecord(
         id=title.id,
         code=title.alias,
@@ -178,6 +182,12 @@ class Matcher:
                 queued += await self._snapshot(conn, title, baseline=False)
         return self._queued(queued)
 
+    async def unlisted(self, title_ids: Iterable[int]) -> set[int]:
+        """Of these stored titles, those whose episodes the bot has never seen listed: their
+        first listing is a baseline, so a new episode in it could not be told apart."""
+        async with self.db.transaction() as conn:
+            return await TitleRepo.unlisted_in(conn, title_ids)
+
     # -- changes ---------------------------------------------------------------------------
 
     async def on_episodes(self, change: EpisodesReleased) -> int:
@@ -214,6 +224,8 @@ class Matcher:
     async def _snapshot(self, conn: aiosqlite.Connection, title: Title, *, baseline: bool) -> int:
         fresh = record_from_title(title)
         old = await TitleRepo.load_in(conn, title.id)
+        keyed = _keyed(title.episodes or ())
+        first_listing = bool(keyed) and bool(await TitleRepo.unlisted_in(conn, [title.id]))
         if baseline and old is not None and fresh.last_episode is not None:
             await TitleRepo.raise_high_water(conn, title.id, fresh.last_episode)
         stored = await TitleRepo.save_in(conn, fresh)
@@ -224,7 +236,10 @@ class Matcher:
             if title.episodes is not None:
                 await TitleRepo.remember_episodes_in(conn, title.id, _keyed(title.episodes))
             return queued
-        if title.episodes is not None:
+        if first_listing:
+            # The first listing of its episodes: their baseline, like a first sight.
+            await TitleRepo.remember_episodes_in(conn, title.id, keyed)
+        elif title.episodes is not None:
             new = await self._new_ordinals(conn, stored, title.episodes)
             queued += await self._announce(conn, stored, new)
         if fresh.status_code == TitleStatus.FINISHED and old.status_code not in (
