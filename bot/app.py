@@ -41,6 +41,7 @@ from bot.notify.favorites_sync import FavoritesRefresher
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
 from bot.notify.listener import EventListener
 from bot.notify.matcher import Matcher
+from bot.notify.paid import PaidBroadcast
 from bot.notify.sender import Sender
 from bot.services import Services
 
@@ -118,7 +119,13 @@ async def run(settings: Settings) -> int:
     db = await storage.connect(settings.database_path)
     client = AniLibriaClient(settings.anilibria_api_url, settings.anilibria_site_url)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    limiter = SendLimiter(settings.send_rate)
+    paid = PaidBroadcast(
+        enabled=settings.paid_broadcast,
+        after=settings.paid_broadcast_after,
+        rate=settings.paid_send_rate,
+        max_per_day=settings.paid_broadcast_max_per_day,
+    )
+    limiter = SendLimiter(settings.send_rate, paid_rate=paid.rate if paid.enabled else None)
     session.middleware(RateLimitMiddleware(limiter))
     pulse = TelegramPulse()  # when Telegram last answered getUpdates: the heartbeat and /stats
     session.middleware(pulse)
@@ -153,6 +160,8 @@ async def run(settings: Settings) -> int:
         site_url=settings.anilibria_site_url,
         default_language=settings.default_language,
         default_timezone=settings.default_timezone,
+        paid=paid,
+        admin_ids=settings.admin_ids,
     )
     matcher.on_queued = sender.wake
     services.sender = sender
