@@ -125,9 +125,13 @@ class _RateMeter:
                 self._buckets.popleft()
 
     def rate(self) -> float:
-        since = self._clock() - self.window
-        count = sum(n for second, n in self._buckets if second >= since)
-        return count / self.window
+        """Over the window, or since the first send in it (a fan-out just begun is not slow)."""
+        now = self._clock()
+        recent = [(second, n) for second, n in self._buckets if second > now - self.window]
+        if not recent:
+            return 0.0
+        span = min(max(now - recent[0][0], 1.0), float(self.window))
+        return sum(n for _, n in recent) / span
 
 
 class _SentBatch:
