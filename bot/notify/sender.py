@@ -53,7 +53,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.methods.base import Response
+from aiogram.types import LinkPreviewOptions, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -75,11 +76,17 @@ _BACKOFF_CAP = 300.0
 PAID_WORKERS = 64  # concurrent sends when paid broadcasts are on (1000/s x tens of ms)
 HOLD_MAX = 5.0  # a row whose chat must wait longer goes back to the database instead
 HOLD_CAP = 1000  # rows held in memory at most
-BACKLOG_EVERY = 0.5  # seconds between two counts of the backlog (for paid broadcasts, /stats)
+BACKLOG_EVERY = 0.5  # seconds between two counts of the backlog (for paid broadcasts)
+BACKLOG_SOON = 0.1  # ... when new rows were queued since the last count
 RATE_WINDOW = 10  # seconds the current rate is measured over
 CONFLICT_RETRY = 5.0
 PROBE_FIRST, PROBE_MAX = 1.0, 30.0  # getMe backoff while Telegram refuses the token
 _RENDERED_KEPT = 1024
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# aiogram parses every answer as Response[Message]; pydantic keeps parametrized generics in a
+# weak, per-context cache, so under load the class was rebuilt hundreds of times (0.4 ms a send
+# on average at 500/s). Built here, at import, it is held and every task's context shares it.
+_SEND_RESPONSE = Response[Message]
 
 
 def retry_delay(attempts: int) -> float:
@@ -91,7 +98,6 @@ class DeliveryStatus:
     """What /stats tells an operator about delivery."""
 
     rate: float  # messages a second over the last RATE_WINDOW seconds
-    backlog: int  # due rows waiting, at the last count
     paid_enabled: bool
     paid_active: bool
     paid_today: int
@@ -135,39 +141,50 @@ class _RateMeter:
 
 
 class _SentBatch:
-    """Group commit of sent rows: one transaction for every send that finished meanwhile."""
+    """Group commit of sent rows: one transaction for every send that finished meanwhile.
+
+    A caller either waits for its row's commit (``wait=True``: the row is 'sent' when it goes
+    on) or hands the row over and goes on; a failed commit is then retried every second, the
+    rows staying 'sending' (their chats' next rows wait, a restart sends them again).
+    """
 
     def __init__(self, outbox: Outbox, state: Callable[[], tuple[str, str] | None]) -> None:
         self.outbox = outbox
         self.state = state
-        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[int, asyncio.Future[None] | None]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def mark(self, item_id: int) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def mark(self, item_id: int, *, wait: bool = True) -> None:
+        future = asyncio.get_running_loop().create_future() if wait else None
         self._waiting.append((item_id, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush(), name="sender-marks")
-        await asyncio.shield(future)
+        if future is not None:
+            await asyncio.shield(future)
 
     async def _flush(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:
                 await self.outbox.mark_sent_many([item for item, _ in batch], state=self.state())
-            except Exception as exc:  # the caller decides; the rows stay 'sending'
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+            except Exception as exc:
+                log.exception("sender: could not mark %d sent rows", len(batch))
+                for item, future in batch:
+                    if future is None:
+                        self._waiting.append((item, None))  # retried below
+                    elif not future.done():
+                        future.set_exception(exc)  # the caller decides
+                if self._waiting:
+                    await asyncio.sleep(1.0)
             else:
                 for _, future in batch:
-                    if not future.done():
+                    if future is not None and not future.done():
                         future.set_result(None)
 
     async def drain(self) -> None:
         if self._task is not None:
             with contextlib.suppress(Exception):
-                await self._task
+                await asyncio.wait_for(self._task, DRAIN_SECONDS)
 
 
 class Sender:
@@ -214,6 +231,7 @@ class Sender:
         self._conflict_logged_at = 0.0
         self._backlog = 0
         self._backlog_at = 0.0
+        self._recount = True
         self._rendered: dict[tuple[int, str], Rendered] = {}
         self._meter = _RateMeter(RATE_WINDOW, time.monotonic)
         self._marks = _SentBatch(outbox, self._paid_state)
@@ -223,7 +241,8 @@ class Sender:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def wake(self, *_: object) -> None:
-        """New rows were queued: look now rather than at the next tick."""
+        """New rows were queued: look now rather than at the next tick (and count them)."""
+        self._recount = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -363,10 +382,12 @@ class Sender:
 
     async def _count_backlog(self) -> None:
         """Recount the due rows now and then; between counts each finished row takes one off."""
+        if not self.paid.config.enabled:
+            return  # only paid broadcasts need it (/stats counts the outbox itself)
         now = time.monotonic()
-        if now - self._backlog_at < BACKLOG_EVERY:
+        if now - self._backlog_at < (BACKLOG_SOON if self._recount else BACKLOG_EVERY):
             return
-        self._backlog_at = now
+        self._backlog_at, self._recount = now, False
         self._backlog = await self.outbox.due_count() + self._queue.qsize() + len(self._held)
         self._decide_paid()
 
@@ -469,7 +490,7 @@ class Sender:
                     reply_markup=rendered.keyboard,
                     message_thread_id=item.thread_id,
                     disable_notification=quiet or None,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    link_preview_options=NO_PREVIEW,
                     allow_paid_broadcast=True if paid else None,
                 )
             sent = True
@@ -538,7 +559,10 @@ class Sender:
         self.sent_total += 1
         self._meter.add()
         try:
-            await self._marks.mark(item.id)
+            # With paid broadcasts (64 workers) a worker does not wait for the commit: at
+            # 1000/s the commits would pace the sends. Otherwise it does, which keeps the rows
+            # 'sending' at any moment to the queue and the workers (what a kill -9 resends).
+            await self._marks.mark(item.id, wait=not self.paid.config.enabled)
         except Exception:
             # Sent, but not recorded: the row stays 'sending' (a restart would send it again).
             log.exception("sender: row %s was sent but could not be marked", item.id)
@@ -622,7 +646,6 @@ class Sender:
     def status(self) -> DeliveryStatus:
         return DeliveryStatus(
             rate=self._meter.rate(),
-            backlog=self._backlog,
             paid_enabled=self.paid.config.enabled,
             paid_active=self.paid.active,
             paid_today=self.paid.sent_today,
@@ -633,9 +656,8 @@ class Sender:
 
     def expected_rate(self) -> float:
         """The rate the backlog drains at when nothing was measured yet."""
-        if self.paid.active and self.limiter.paid is not None:
-            return self.limiter.paid.rate * PACE
-        return self.limiter.rate * PACE
+        lane = self.limiter.paid if self.paid.active and self.limiter.paid else self.limiter.free
+        return 1.0 / lane.interval
 
     async def largest_fan_outs(self, limit: int = 5) -> list[PendingFanOut]:
         return await self.outbox.largest_pending(limit)
