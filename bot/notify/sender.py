@@ -319,6 +319,12 @@ class Sender:
             await self._count_backlog()
             self._release_held()
             free = self._queue.maxsize - self._queue.qsize()
+            paused = self.limiter.paused_for(paid=self.paid.active)
+            if paused > 0:
+                # Telegram said 429: claiming now would only hold rows until the pause ends.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), paused)
+                continue
             if free >= max(1, self._queue.maxsize // 2):
                 items = await self.outbox.claim_due(free)
                 await self._dispatch(items)
@@ -341,7 +347,7 @@ class Sender:
                 # back in line untouched, it is claimed again once the first is done.
                 back.append(item.id)
                 continue
-            wait = self.limiter.chat_delay(item.chat_id, paid=self.paid.active)
+            wait = self.limiter.chat_delay(item.chat_id)
             if wait > 0.05:
                 if wait <= HOLD_MAX and len(self._held) < HOLD_CAP:
                     self._hold(item, wait)
