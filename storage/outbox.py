@@ -287,6 +287,25 @@ class Outbox:
         )
         return None if value is None else float(value)
 
+    async def next_due_after(self, now: float) -> float | None:
+        """The earliest not_before still in the future: when the next row falls due.
+
+        Rows already due but held back (their chat has one in flight) do not count: a sender
+        learns about those when that row is done. A skip-scan of outbox_due like next_due_at.
+        """
+        value = await self.db.scalar(
+            "WITH RECURSIVE p (priority) AS ("
+            " SELECT MIN(priority) FROM outbox INDEXED BY outbox_due WHERE state = 'pending'"
+            " UNION ALL"
+            " SELECT (SELECT MIN(priority) FROM outbox INDEXED BY outbox_due"
+            " WHERE state = 'pending' AND priority > p.priority)"
+            " FROM p WHERE p.priority IS NOT NULL)"
+            " SELECT MIN((SELECT MIN(not_before) FROM outbox INDEXED BY outbox_due"
+            " WHERE state = 'pending' AND priority = p.priority AND not_before > ?)) FROM p",
+            (now,),
+        )
+        return None if value is None else float(value)
+
     async def mark_sent(self, item_id: int) -> None:
         await self.mark_sent_many([item_id])
 

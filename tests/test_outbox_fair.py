@@ -178,3 +178,18 @@ async def test_largest_pending_fan_outs_and_the_due_count(db: Database) -> None:
         (BIG, 48, "Big"),
         (SMALL, 8, None),
     ]
+
+
+async def test_the_next_row_due_ignores_rows_held_back_by_their_chat(db: Database) -> None:
+    outbox = Outbox(db)
+    await follow(db, BIG, [7, 8])
+    await follow(db, SMALL, [7])
+    await announce(db, BIG, 1)
+    await announce(db, SMALL, 1)
+    now = time.time()
+    claimed = await outbox.claim_due(10)  # chat 7's second row waits for its first
+    assert sorted(item.chat_id for item in claimed) == [7, 8]
+    assert await outbox.next_due_after(now) is None  # nothing falls due later
+    eight = next(item for item in claimed if item.chat_id == 8)
+    await outbox.retry_later(eight.id, now + 30, "502 Bad Gateway")
+    assert await outbox.next_due_after(now) == pytest.approx(now + 30)

@@ -325,17 +325,20 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), paused)
                 continue
+            timeout = 1.0
             if free >= max(1, self._queue.maxsize // 2):
                 items = await self.outbox.claim_due(free)
                 await self._dispatch(items)
                 if len(items) == free:
                     continue  # there is more: claim again as soon as there is room
-            timeout = 1.0
+                # All that can go now is claimed (the rest waits for a chat or a time): sleep
+                # until a row falls due, a held row is ready, or a worker or new rows wake us.
+                next_due = await self.outbox.next_due_after(self._clock())
+                if next_due is not None:
+                    timeout = min(timeout, max(next_due - self._clock(), 0.01))
+            # else: the queue is more than half full; a worker wakes us when it is not.
             if self._held:
                 timeout = min(timeout, max(self._held[0][0] - time.monotonic(), 0.01))
-            next_due = await self.outbox.next_due_at()
-            if next_due is not None:
-                timeout = min(timeout, max(next_due - self._clock(), 0.01))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
