@@ -148,9 +148,15 @@ class _SentBatch:
     rows staying 'sending' (their chats' next rows wait, a restart sends them again).
     """
 
-    def __init__(self, outbox: Outbox, state: Callable[[], tuple[str, str] | None]) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        state: Callable[[], tuple[str, str] | None],
+        flushed: Callable[[], None],
+    ) -> None:
         self.outbox = outbox
         self.state = state
+        self.flushed = flushed  # rows of those chats may be claimed now
         self._waiting: list[tuple[int, asyncio.Future[None] | None]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -180,6 +186,7 @@ class _SentBatch:
                 for _, future in batch:
                     if future is not None and not future.done():
                         future.set_result(None)
+                self.flushed()
 
     async def drain(self) -> None:
         if self._task is not None:
@@ -234,7 +241,7 @@ class Sender:
         self._recount = True
         self._rendered: dict[tuple[int, str], Rendered] = {}
         self._meter = _RateMeter(RATE_WINDOW, time.monotonic)
-        self._marks = _SentBatch(outbox, self._paid_state)
+        self._marks = _SentBatch(outbox, self._paid_state, self._wake.set)
         self.sent_total = 0
         self.failed_total = 0
 
