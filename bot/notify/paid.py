@@ -81,6 +81,12 @@ class PaidBudget:
             self.day, self.sent_today = today, 0
 
     @property
+    def today(self) -> int:
+        """Paid messages sent today (UTC): yesterday's count is forgotten at midnight."""
+        self._roll()
+        return self.sent_today
+
+    @property
     def usable(self) -> bool:
         """On, and not switched off by a refusal for lack of Stars."""
         return self.config.enabled and self.out_of_stars_at is None

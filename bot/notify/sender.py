@@ -664,7 +664,7 @@ class Sender:
             rate=self._meter.rate(),
             paid_enabled=self.paid.config.enabled,
             paid_active=self.paid.active,
-            paid_today=self.paid.sent_today,
+            paid_today=self.paid.today,
             paid_cap=self.paid.config.max_per_day,
             out_of_stars_at=self.paid.out_of_stars_at,
             halted=self._halted,
