@@ -46,6 +46,7 @@ from bot.notify.digest import DigestScheduler
 from bot.notify.interest import FollowedTitles
 from bot.notify.limiter import RateLimitMiddleware, SendLimiter
 from bot.notify.matcher import Matcher
+from bot.notify.paid import PaidBroadcast
 from bot.notify.rules import prune_hits_forever
 from bot.notify.sender import Sender
 from bot.notify.videos import VideoWatch
@@ -158,7 +159,13 @@ async def run(settings: Settings) -> int:
         "WebSocket" if upstream.name == "v2" else f"polled every {settings.poll_interval:g} s",
     )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    limiter = SendLimiter(settings.send_rate)
+    paid = PaidBroadcast(
+        enabled=settings.paid_broadcast,
+        after=settings.paid_broadcast_after,
+        rate=settings.paid_send_rate,
+        max_per_day=settings.paid_broadcast_max_per_day,
+    )
+    limiter = SendLimiter(settings.send_rate, paid_rate=paid.rate if paid.enabled else None)
     session.middleware(RateLimitMiddleware(limiter))
     pulse = TelegramPulse()  # when Telegram last answered getUpdates: the heartbeat and /stats
     session.middleware(pulse)
@@ -183,6 +190,8 @@ async def run(settings: Settings) -> int:
         links=links,
         default_language=settings.default_language,
         default_timezone=settings.default_timezone,
+        paid=paid,
+        admin_ids=settings.admin_ids,
     )
     matcher = Matcher(db, on_queued=sender.wake)
     digest = DigestScheduler(
@@ -222,6 +231,7 @@ async def run(settings: Settings) -> int:
         accounts=accounts,
         codes=codes,
         digest=digest,
+        sender=sender,
         telegram=pulse,
         rules=rules,
     )

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: str = "INFO"
 
+    # Paid broadcasts (allow_paid_broadcast, 0.1 Star a message): opt-in, see bot/notify/paid.py.
+    paid_broadcast: bool = False
+    paid_broadcast_after: float = Field(default=60.0, ge=0)  # seconds of free-rate backlog
+    paid_send_rate: float = Field(default=1000.0, gt=0)
+    paid_broadcast_max_per_day: int = Field(default=50_000, ge=0)
+
     # Tuning knobs that tests shorten; operators rarely need them.
     ws_idle_timeout: float = Field(default=60.0, gt=0)
     ws_backoff_initial: float = Field(default=1.0, gt=0)

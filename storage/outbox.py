@@ -3,6 +3,16 @@
 The matcher fills it in the same transaction that marks an event handled; the sender claims due
 rows, sends them and marks them done. A crash loses nothing: rows claimed but not finished are
 released at start, so at most the sends that were in flight go out twice.
+
+Fair queues without a scheduler of their own: within one priority (episode news before title
+news, messages and digests) rows are claimed in ``not_before`` order, and a fan-out's rows get
+``not_before`` values one FAIR_STEP apart starting at the head of that priority's due backlog
+(start-time fair queueing, with ``not_before`` as the virtual time; with no backlog, an hour in
+the past). A 10-chat notice queued behind a 50,000-chat one therefore interleaves with it row
+by row instead of waiting for all of it, and every row is due at once. A row put back for later
+(a retry) gets a real time and so goes behind the backlog of its priority. Within one chat, a
+row is only claimed once every older row of its priority is done, and never while another row
+of the chat is being sent, so a chat's notices keep their order and only one is in flight.
 """
 
 from __future__ import annotations
@@ -17,7 +27,15 @@ import aiosqlite
 
 from storage.db import Database
 
-__all__ = ["Outbox", "OutboxItem", "OutboxStats", "Priority"]
+__all__ = ["FAIR_STEP", "Outbox", "OutboxItem", "OutboxStats", "PendingFanOut", "Priority"]
+
+# Virtual seconds between two rows of one fan-out (see the module docstring): 50,000 rows span
+# half a second, and 1e-5 is still ~40 float steps at today's epoch seconds.
+FAIR_STEP = 1e-5
+# Where a fan-out starts when its priority has no due backlog: far enough in the past that all
+# its rows (up to 360 million) are due at once.
+FAIR_LEAD = 3600.0
+_PAYLOADS_KEPT = 512  # parsed notice payloads kept (one per notice, shared by its rows)
 
 
 class Priority:
@@ -44,6 +62,7 @@ class OutboxItem:
     dedupe_key: str
     priority: int
     attempts: int
+    notice_id: int = 0  # rows of one notice share payload (and so rendering)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +72,20 @@ class OutboxStats:
     parked: int
     sent_last_hour: int
     failed_last_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingFanOut:
+    """One notice with rows still waiting (for /stats: the largest fan-outs)."""
+
+    notice_id: int
+    kind: str
+    title_id: int | None
+    name_ru: str | None
+    name_en: str | None
+    code: str | None
+    pending: int
+    created_at: float
 
 
 async def _insert_notice(
@@ -66,9 +99,22 @@ async def _insert_notice(
     return cursor.lastrowid
 
 
+async def _fair_start(conn: aiosqlite.Connection, priority: int, now: float) -> float:
+    """The virtual time a new fan-out of `priority` starts at: the head of its due backlog."""
+    async with conn.execute(
+        "SELECT MIN(not_before) FROM outbox INDEXED BY outbox_due"
+        " WHERE state = 'pending' AND priority = ? AND not_before <= ?",
+        (priority, now),
+    ) as cur:
+        row = await cur.fetchone()
+    head = row[0] if row is not None else None
+    return now - FAIR_LEAD if head is None else float(head)
+
+
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._payloads: dict[int, dict[str, Any]] = {}
 
     # -- writing, inside the caller's transaction ------------------------------------------
 
@@ -89,27 +135,34 @@ class Outbox:
         Followers are direct subscribers (in their forum topic) and chats following a user's
         favorites that hold the title; a chat that is both gets one row (UNIQUE + OR IGNORE,
         direct subscriptions first so their topic wins). Instant notices skip chats that chose
-        the digest instead. Returns how many rows were queued.
+        the digest instead. The rows' not_before are one FAIR_STEP apart from the head of the
+        priority's backlog, so that they interleave with fan-outs already waiting. Returns how
+        many rows were queued.
         """
         notice_id = await _insert_notice(conn, kind, title_id, payload)
         now = time.time()
+        start = await _fair_start(conn, priority, now)
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO outbox"
-            " (chat_id, notice_id, dedupe_key, priority, thread_id, created_at)"
-            " SELECT s.chat_id, :notice, :key, :priority, s.thread_id, :now"
+            " (chat_id, notice_id, dedupe_key, priority, thread_id, not_before, created_at)"
+            " SELECT chat_id, :notice, :key, :priority, thread_id,"
+            " :start + (ROW_NUMBER() OVER () - 1) * :step, :now FROM ("
+            " SELECT s.chat_id AS chat_id, s.thread_id AS thread_id"
             " FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
             " WHERE s.title_id = :title AND c.active = 1"
             " AND (COALESCE(s.kinds, c.kinds) & :bit) != 0 AND (:instant = 0 OR c.digest_only = 0)"
             " UNION ALL"
-            " SELECT c.id, :notice, :key, :priority, NULL, :now"
+            " SELECT c.id, NULL"
             " FROM favorites f JOIN chats c ON c.follow_favorites_of = f.user_id"
             " WHERE f.title_id = :title AND c.active = 1"
-            " AND (c.kinds & :bit) != 0 AND (:instant = 0 OR c.digest_only = 0)",
+            " AND (c.kinds & :bit) != 0 AND (:instant = 0 OR c.digest_only = 0))",
             {
                 "notice": notice_id,
                 "key": dedupe_key,
                 "priority": priority,
                 "now": now,
+                "start": start,
+                "step": FAIR_STEP,
                 "title": title_id,
                 "bit": kind_bit,
                 "instant": int(instant),
@@ -153,25 +206,31 @@ class Outbox:
     ) -> int:
         """Queue a notice for the chats of one batch of follow-rule hits (storage.rules) that
         were (`subscribed`) or were not subscribed by it, where they want this kind and take
-        instant notices. Returns how many rows were queued."""
+        instant notices; spaced like every fan-out (see enqueue_for_followers). Returns how
+        many rows were queued."""
         notice_id = await _insert_notice(conn, kind, title_id, payload)
+        now = time.time()
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO outbox"
-            " (chat_id, notice_id, dedupe_key, priority, thread_id, created_at)"
-            " SELECT h.chat_id, ?, ?, ?, h.thread_id, ? FROM rule_hits h"
+            " (chat_id, notice_id, dedupe_key, priority, thread_id, not_before, created_at)"
+            " SELECT chat_id, :notice, :key, :priority, thread_id,"
+            " :start + (ROW_NUMBER() OVER () - 1) * :step, :now FROM ("
+            " SELECT h.chat_id AS chat_id, h.thread_id AS thread_id FROM rule_hits h"
             " JOIN chats c ON c.id = h.chat_id"
-            " WHERE h.batch = ? AND h.title_id = ? AND h.subscribe = ? AND c.active = 1"
-            " AND (c.kinds & ?) != 0 AND c.digest_only = 0",
-            (
-                notice_id,
-                dedupe_key,
-                priority,
-                time.time(),
-                batch,
-                title_id,
-                int(subscribed),
-                kind_bit,
-            ),
+            " WHERE h.batch = :batch AND h.title_id = :title AND h.subscribe = :subscribed"
+            " AND c.active = 1 AND (c.kinds & :bit) != 0 AND c.digest_only = 0)",
+            {
+                "notice": notice_id,
+                "key": dedupe_key,
+                "priority": priority,
+                "now": now,
+                "start": await _fair_start(conn, priority, now),
+                "step": FAIR_STEP,
+                "batch": batch,
+                "title": title_id,
+                "subscribed": int(subscribed),
+                "bit": kind_bit,
+            },
         )
         return max(cursor.rowcount, 0)
 
@@ -186,14 +245,24 @@ class Outbox:
         priority: int,
     ) -> int:
         """Queue a notice about no title in particular (AniLibria's videos) for every active
-        chat that switched this kind on and takes instant notices."""
+        chat that switched this kind on and takes instant notices; spaced like every fan-out."""
         notice_id = await _insert_notice(conn, kind, None, payload)
+        now = time.time()
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO outbox"
-            " (chat_id, notice_id, dedupe_key, priority, thread_id, created_at)"
-            " SELECT c.id, ?, ?, ?, NULL, ? FROM chats c"
-            " WHERE c.active = 1 AND (c.kinds & ?) != 0 AND c.digest_only = 0",
-            (notice_id, dedupe_key, priority, time.time(), kind_bit),
+            " (chat_id, notice_id, dedupe_key, priority, thread_id, not_before, created_at)"
+            " SELECT c.id, :notice, :key, :priority, NULL,"
+            " :start + (ROW_NUMBER() OVER () - 1) * :step, :now FROM chats c"
+            " WHERE c.active = 1 AND (c.kinds & :bit) != 0 AND c.digest_only = 0",
+            {
+                "notice": notice_id,
+                "key": dedupe_key,
+                "priority": priority,
+                "now": now,
+                "start": await _fair_start(conn, priority, now),
+                "step": FAIR_STEP,
+                "bit": kind_bit,
+            },
         )
         return max(cursor.rowcount, 0)
 
@@ -204,18 +273,27 @@ class Outbox:
         return await self.db.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
 
     async def claim_due(self, limit: int, now: float | None = None) -> list[OutboxItem]:
-        """Take up to `limit` due rows, most urgent first, and mark them as being sent."""
+        """Take up to `limit` due rows, most urgent and earliest first, and mark them as being sent.
+
+        A row is skipped while its chat has a row being sent, or an older pending row of the
+        same priority: a chat's notices go out one at a time, in order. (A more urgent row of
+        the chat comes earlier in the same claim anyway; the sender sends it first and puts
+        the other back.)
+        """
         now = time.time() if now is None else now
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT o.id, o.chat_id, c.type, c.language, c.seen_language, c.timezone,"
-                " c.quiet_start, c.quiet_end, o.thread_id, n.kind, n.title_id, n.payload,"
+                " c.quiet_start, c.quiet_end, o.thread_id, n.kind, n.title_id, o.notice_id,"
                 " o.dedupe_key, o.priority, o.attempts"
                 # INDEXED BY: left to itself SQLite takes outbox_by_state_time and sorts every
                 # pending row, 30 ms a claim behind a 50,000-row fan-out instead of 0.2 ms.
                 " FROM outbox o INDEXED BY outbox_due JOIN notices n ON n.id = o.notice_id"
                 " JOIN chats c ON c.id = o.chat_id"
                 " WHERE o.state = 'pending' AND o.not_before <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id"
+                " AND p.id != o.id AND (p.state = 'sending' OR (p.state = 'pending'"
+                " AND p.priority = o.priority AND p.id < o.id)))"
                 " ORDER BY o.priority, o.not_before, o.id LIMIT ?",
                 (now, limit),
             ) as cur:
@@ -224,6 +302,7 @@ class Outbox:
                 await conn.executemany(
                     "UPDATE outbox SET state = 'sending' WHERE id = ?", [(row[0],) for row in rows]
                 )
+            payloads = await self._payloads_of(conn, {row[11] for row in rows})
         return [
             OutboxItem(
                 id=row[0],
@@ -237,13 +316,32 @@ class Outbox:
                 thread_id=row[8],
                 kind=row[9],
                 title_id=row[10],
-                payload=json.loads(row[11]),
+                payload=payloads[row[11]],
                 dedupe_key=row[12],
                 priority=row[13],
                 attempts=row[14],
+                notice_id=row[11],
             )
             for row in rows
         ]
+
+    async def _payloads_of(
+        self, conn: aiosqlite.Connection, notice_ids: set[int]
+    ) -> dict[int, dict[str, Any]]:
+        """Parsed payloads: a notice's rows share one (a notice's payload never changes)."""
+        missing = [notice for notice in notice_ids if notice not in self._payloads]
+        if missing:
+            marks = ",".join("?" * len(missing))
+            async with conn.execute(
+                f"SELECT id, payload FROM notices WHERE id IN ({marks})",  # noqa: S608 - marks only
+                missing,
+            ) as cur:
+                found = list(await cur.fetchall())
+            if len(self._payloads) + len(found) > _PAYLOADS_KEPT:
+                self._payloads.clear()
+            for notice, payload in found:
+                self._payloads[notice] = json.loads(payload)
+        return {notice: self._payloads[notice] for notice in notice_ids}
 
     async def next_due_at(self) -> float | None:
         """The earliest not_before among pending rows.
@@ -264,11 +362,55 @@ class Outbox:
         )
         return None if value is None else float(value)
 
+    async def next_due_after(self, now: float) -> float | None:
+        """The earliest not_before still in the future: when the next row falls due.
+
+        Rows already due but held back (their chat has one in flight) do not count: a sender
+        learns about those when that row is done. A skip-scan of outbox_due like next_due_at.
+        """
+        value = await self.db.scalar(
+            "WITH RECURSIVE p (priority) AS ("
+            " SELECT MIN(priority) FROM outbox INDEXED BY outbox_due WHERE state = 'pending'"
+            " UNION ALL"
+            " SELECT (SELECT MIN(priority) FROM outbox INDEXED BY outbox_due"
+            " WHERE state = 'pending' AND priority > p.priority)"
+            " FROM p WHERE p.priority IS NOT NULL)"
+            " SELECT MIN((SELECT MIN(not_before) FROM outbox INDEXED BY outbox_due"
+            " WHERE state = 'pending' AND priority = p.priority AND not_before > ?)) FROM p",
+            (now,),
+        )
+        return None if value is None else float(value)
+
     async def mark_sent(self, item_id: int) -> None:
-        await self.db.execute(
-            "UPDATE outbox SET state = 'sent', done_at = ?, attempts = attempts + 1,"
-            " last_error = NULL WHERE id = ?",
-            (time.time(), item_id),
+        await self.mark_sent_many([item_id])
+
+    async def mark_sent_many(
+        self, item_ids: list[int], *, state: tuple[str, str] | None = None
+    ) -> None:
+        """Mark rows sent in one transaction (the sender commits its sends in groups).
+
+        `state`: a (key, value) of the state table written in the same transaction, so that a
+        counter of what was sent (paid messages today) never disagrees with the rows.
+        """
+        now = time.time()
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET state = 'sent', done_at = ?, attempts = attempts + 1,"
+                " last_error = NULL WHERE id = ?",
+                [(now, item_id) for item_id in item_ids],
+            )
+            if state is not None:
+                await conn.execute(
+                    "INSERT INTO state (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    state,
+                )
+
+    async def release(self, item_ids: list[int]) -> None:
+        """Claimed rows go back to pending untouched: same place in line, no attempt counted."""
+        await self.db.executemany(
+            "UPDATE outbox SET state = 'pending' WHERE id = ? AND state = 'sending'",
+            [(item_id,) for item_id in item_ids],
         )
 
     async def retry_later(self, item_id: int, not_before: float, error: str | None) -> None:
@@ -288,9 +430,9 @@ class Outbox:
         )
 
     async def move_to_chat(self, item_id: int, new_chat_id: int) -> None:
+        # not_before is kept: the row was due, and keeps its place in line.
         await self.db.execute(
-            "UPDATE OR IGNORE outbox SET chat_id = ?, state = 'pending', not_before = 0"
-            " WHERE id = ?",
+            "UPDATE OR IGNORE outbox SET chat_id = ?, state = 'pending' WHERE id = ?",
             (new_chat_id, item_id),
         )
 
@@ -309,6 +451,28 @@ class Outbox:
         )
         assert row is not None
         return OutboxStats(*(int(value) for value in row))
+
+    async def due_count(self, now: float | None = None) -> int:
+        """Pending rows already due: the backlog the sender has in front of it."""
+        now = time.time() if now is None else now
+        value = await self.db.scalar(
+            "SELECT COUNT(*) FROM outbox INDEXED BY outbox_due"
+            " WHERE state = 'pending' AND not_before <= ?",
+            (now,),
+        )
+        return int(value or 0)
+
+    async def largest_pending(self, limit: int = 5) -> list[PendingFanOut]:
+        """The notices with the most rows still waiting, largest first."""
+        rows = await self.db.fetchall(
+            "SELECT w.notice_id, n.kind, n.title_id, t.name_ru, t.name_en, t.code, w.pending,"
+            " n.created_at FROM (SELECT notice_id, COUNT(*) AS pending"
+            " FROM outbox INDEXED BY outbox_due WHERE state = 'pending' GROUP BY notice_id"
+            " ORDER BY pending DESC LIMIT ?) w JOIN notices n ON n.id = w.notice_id"
+            " LEFT JOIN titles t ON t.id = n.title_id ORDER BY w.pending DESC, w.notice_id",
+            (limit,),
+        )
+        return [PendingFanOut(*row) for row in rows]
 
     async def parked(self, limit: int = 10) -> list[tuple[int, int, str, str | None]]:
         rows = await self.db.fetchall(
@@ -347,7 +511,5 @@ class Outbox:
                 (item_id,),
             )
             await conn.execute(
-                "UPDATE outbox SET thread_id = NULL, state = 'pending', not_before = 0"
-                " WHERE id = ?",
-                (item_id,),
+                "UPDATE outbox SET thread_id = NULL, state = 'pending' WHERE id = ?", (item_id,)
             )

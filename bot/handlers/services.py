@@ -18,6 +18,7 @@ from bot.handlers.rule_text import KnownNames
 from bot.health import TelegramPulse
 from bot.notify.digest import DigestScheduler
 from bot.notify.matcher import Matcher
+from bot.notify.sender import Sender
 from storage import ChatRepo, Outbox, RuleRepo, SessionRepo, SubscriptionRepo, TitleRepo
 
 __all__ = ["SearchMemory", "Services"]
@@ -63,6 +64,7 @@ class Services:
     accounts: Accounts  # linked AniLibria accounts: the one place a token is opened
     codes: CodeLogins  # logins by a one-time code, being watched
     digest: DigestScheduler
+    sender: Sender  # its status and the largest fan-outs, for /stats
     telegram: TelegramPulse
     rules: RuleRepo  # the chats' follow rules
     search: SearchMemory = field(default_factory=SearchMemory)

@@ -18,6 +18,13 @@ telegram_html.py, telegram_markdown.py); HTML is stricter by default
 (``strict_html``): a bare ``&`` or ``>`` and ``<a>`` without href are refused.
 Rate limits (opt-in, ``enforce_rate_limits``) are described in telegram_limits.py.
 
+Paid broadcasts: sends with ``allow_paid_broadcast`` count against a window of their own
+(``enforce_rate_limits(paid_per_second=1000)``) and cost 0.1 Star each; with a balance set
+(``set_star_balance``) a paid send the balance cannot cover answers 400
+``Bad Request: BALANCE_TOO_LOW``, Telegram's error for too few Stars; ``getMyStarBalance``
+answers the balance. ``revoke_token()`` makes every request answer 401 Unauthorized until
+``restore_token()``, as Telegram does after @BotFather revokes a token.
+
 Updates of the default ``allowed_updates`` exclude chat_member, message_reaction and
 message_reaction_count, like Telegram. ``my_chat_member`` updates also change the bot's
 status in that chat: "kicked" in a private chat means the user blocked the bot (sends
@@ -45,6 +52,15 @@ __all__ = ["Call", "FakeTelegram", "SentMessage", "TelegramError", "Upload"]
 _TOKEN = re.compile(r"\d+:[\w-]+")
 
 
+class _RawAnswer(Exception):
+    """An injected answer that is not the Bot API's JSON (a proxy's error page, garbage)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+
 class FakeTelegram(TelegramUpdates):
     """The fake Bot API server. Public state, besides the methods below:
 
@@ -52,6 +68,9 @@ class FakeTelegram(TelegramUpdates):
     * ``calls`` — every request, in order (see Call);
     * ``deleted`` — (chat_id, message_id) of every successful deleteMessage(s);
     * ``too_many_requests`` — how many 429s the rate limiter answered;
+    * ``paid_messages`` — messages sent with ``allow_paid_broadcast``;
+    * ``star_balance_nano`` — the bot's Stars in nanostars (None: endless, never refused);
+    * ``token_revoked`` — every request answers 401 (see ``revoke_token``);
     * ``refuse_photo_urls`` — sendPhoto with an http(s) URL answers 400;
     * ``strict_html`` (True) — refuse bare ``&``/``>`` and ``<a>`` without href;
     * ``accept_unknown_file_ids`` (False) — otherwise a file_id this server didn't issue
@@ -113,11 +132,15 @@ class FakeTelegram(TelegramUpdates):
         call = Call(method, params, _files_by_param(params, uploads), self.clock(), token, uploads)
         self.calls.append(call)
         try:
+            if self.token_revoked:
+                raise TelegramError(401, "Unauthorized")
             self._injected_failure(call)
             handler = self._handlers.get(method.lower())
             result = await handler(call) if handler is not None else True
         except TelegramError as error:
             return web.json_response(error.body(), status=error.code)
+        except _RawAnswer as answer:
+            return web.Response(text=answer.body, status=answer.status, content_type="text/html")
         except Exception as exc:  # a bug of the fake: surface it, don't hang the bot
             self.internal_errors.append(exc)
             failure = TelegramError(500, f"Internal Server Error: fake Telegram failed: {exc!r}")
@@ -186,15 +209,18 @@ class FakeTelegram(TelegramUpdates):
         times: int = 1,
         retry_after: int | None = None,
         chat_id: int | None = None,
+        raw_body: str | None = None,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (to ``chat_id``, if given) with an error.
 
         429 gets ``parameters.retry_after`` (default 1); other statuses a plain error body.
+        ``raw_body``: answer that text (as text/html) instead, as a proxy in front of the Bot
+        API does with its own error pages; nothing is sent.
         """
         if status == 429 and retry_after is None:
             retry_after = 1
         self._fail_rules.append(
-            FailRule(method.lower(), status, description, times, retry_after, chat_id)
+            FailRule(method.lower(), status, description, times, retry_after, chat_id, raw_body)
         )
 
     def _injected_failure(self, call: Call) -> None:
@@ -204,6 +230,8 @@ class FakeTelegram(TelegramUpdates):
             if rule.chat_id is not None and call.params.get("chat_id") != rule.chat_id:
                 continue
             rule.times -= 1
+            if rule.raw_body is not None:
+                raise _RawAnswer(rule.status, rule.raw_body)
             parameters = {"retry_after": rule.retry_after} if rule.retry_after is not None else None
             raise TelegramError(rule.status, rule.description, parameters)
 
@@ -213,13 +241,33 @@ class FakeTelegram(TelegramUpdates):
         global_per_second: float = 30,
         per_chat_per_second: float = 1,
         group_per_minute: int = 20,
+        paid_per_second: float = 1000,
     ) -> None:
-        """Answer 429 to sends over Telegram's flood limits (see telegram_limits.py)."""
+        """Answer 429 to sends over Telegram's flood limits (see telegram_limits.py).
+
+        Sends with ``allow_paid_broadcast`` count against ``paid_per_second`` instead of
+        ``global_per_second``; the per-chat and per-group limits hold for both.
+        """
         self._limiter = RateLimiter(
             global_per_second=global_per_second,
             per_chat_per_second=per_chat_per_second,
             group_per_minute=group_per_minute,
+            paid_per_second=paid_per_second,
         )
+
+    def set_star_balance(self, stars: float | None) -> None:
+        """The bot's Stars; paid sends cost 0.1 each and are refused when it cannot pay.
+
+        ``None`` (the default): an endless balance, paid sends are never refused.
+        """
+        self.star_balance_nano = None if stars is None else round(stars * 1_000_000_000)
+
+    def revoke_token(self) -> None:
+        """Every request answers 401 Unauthorized (the token was revoked with @BotFather)."""
+        self.token_revoked = True
+
+    def restore_token(self) -> None:
+        self.token_revoked = False
 
     # ---------------------------------------------------------- inspection
 

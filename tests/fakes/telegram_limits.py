@@ -14,6 +14,11 @@ jitter:
   1 second shorter (59 s), so a client spacing messages 60/20 = 3 s apart passes while
   the 21st message within a minute is refused.
 
+Paid broadcasts (``allow_paid_broadcast``) have a global window of their own,
+``paid_per_second`` (Telegram: up to 1000 a second, billed 0.1 Star a message), with the
+same tolerance; the per-chat and per-group windows are shared by paid and free messages
+(paying lifts the broadcast limit, not the per-chat ones).
+
 Only messages that are actually sent count; a refused request doesn't.
 """
 
@@ -55,17 +60,24 @@ def _per_second(rate: float) -> _Window:
 
 class RateLimiter:
     def __init__(
-        self, *, global_per_second: float, per_chat_per_second: float, group_per_minute: int
+        self,
+        *,
+        global_per_second: float,
+        per_chat_per_second: float,
+        group_per_minute: int,
+        paid_per_second: float = 1000,
     ) -> None:
         self.global_per_second = global_per_second
         self.per_chat_per_second = per_chat_per_second
         self.group_per_minute = group_per_minute
+        self.paid_per_second = paid_per_second
         self._global = _per_second(global_per_second)
+        self._paid = _per_second(paid_per_second)
         self._chats: dict[int, _Window] = {}
         self._groups: dict[int, _Window] = {}
 
-    def _windows(self, chat_id: int) -> list[_Window]:
-        windows = [self._global]
+    def _windows(self, chat_id: int, paid: bool) -> list[_Window]:
+        windows = [self._paid if paid else self._global]
         if chat_id not in self._chats:
             self._chats[chat_id] = _per_second(self.per_chat_per_second)
         windows.append(self._chats[chat_id])
@@ -75,9 +87,13 @@ class RateLimiter:
             windows.append(self._groups[chat_id])
         return windows
 
-    def acquire(self, chat_id: int, now: float) -> int | None:
-        """Count one message to ``chat_id``; or return retry_after (seconds) if over a limit."""
-        windows = self._windows(chat_id)
+    def acquire(self, chat_id: int, now: float, *, paid: bool = False) -> int | None:
+        """Count one message to ``chat_id``; or return retry_after (seconds) if over a limit.
+
+        ``paid``: the request carried ``allow_paid_broadcast``, so it counts against the paid
+        window instead of the free one.
+        """
+        windows = self._windows(chat_id, paid)
         waits = [wait for window in windows if (wait := window.retry_after(now)) is not None]
         if waits:
             return max(waits)

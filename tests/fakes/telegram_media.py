@@ -123,7 +123,7 @@ class TelegramMedia(TelegramState):
         validate_reply_markup(params.get("reply_markup"))
         reply = self._reply_target(chat_id, params)
         stored, data = self._resolve_file(call, kind, params.get(kind), kind)
-        self._throttle(chat_id)
+        self._throttle(chat_id, params)
         message = self._new_message(chat_id, params, reply)
         message[kind] = self._media_object(stored, kind)
         self._set_text(message, "caption", parsed, params.get("reply_markup"))
@@ -177,7 +177,7 @@ class TelegramMedia(TelegramState):
             )
             stored, data = self._resolve_file(call, kind, item.get("media"), f"media[{index}]")
             prepared.append((item, kind, parsed, stored, data))
-        self._throttle(chat_id)
+        self._throttle(chat_id, params)
         self._media_groups += 1
         group_id = str(13_000_000_000_000_000 + self._media_groups)
         answer = []

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from tests.fakes.telegram_media import TelegramMedia
-from tests.fakes.telegram_state import member_object
+from tests.fakes.telegram_state import NANOSTARS, member_object
 from tests.fakes.telegram_types import Call, SentMessage, bad_request
 from tests.fakes.telegram_validate import (
     inline_markup,
@@ -51,7 +51,7 @@ class TelegramMethods(TelegramMedia):
         parsed = self._text(params, "text")
         validate_reply_markup(params.get("reply_markup"))
         reply = self._reply_target(chat_id, params)
-        self._throttle(chat_id)
+        self._throttle(chat_id, params)
         message = self._new_message(chat_id, params, reply)
         self._set_text(message, "text", parsed, params.get("reply_markup"))
         if isinstance(params.get("link_preview_options"), dict):
@@ -217,6 +217,11 @@ class TelegramMethods(TelegramMedia):
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
+
+    async def api_get_my_star_balance(self, call: Call) -> Any:
+        nano = self.star_balance_nano if self.star_balance_nano is not None else 0
+        amount, rest = divmod(nano, NANOSTARS)
+        return {"amount": amount, "nanostar_amount": rest} if rest else {"amount": amount}
 
     @staticmethod
     def _commands_key(params: dict[str, Any]) -> tuple[str, str]:

@@ -23,6 +23,11 @@ from tests.fakes.telegram_validate import (
 __all__ = ["FailRule", "StoredFile", "TelegramState", "member_object"]
 
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+# Telegram's MTProto error for a Stars payment the balance cannot cover; the Bot API server
+# passes upper-case server errors through verbatim after "Bad Request: ".
+BALANCE_TOO_LOW = "Bad Request: BALANCE_TOO_LOW"
+NANOSTARS = 1_000_000_000  # in one Star
+PAID_MESSAGE_NANOSTARS = NANOSTARS // 10  # 0.1 Star a paid broadcast message
 ADMIN_RIGHTS = {
     "can_be_edited": False,
     "is_anonymous": False,
@@ -61,6 +66,7 @@ class FailRule:
     times: int
     retry_after: int | None
     chat_id: int | None
+    raw_body: str | None = None  # answered as is (text/html), instead of a JSON error body
 
 
 def member_object(user: dict[str, Any], status: str) -> dict[str, Any]:
@@ -90,6 +96,9 @@ class TelegramState:
         self.strict_html = True
         self.accept_unknown_file_ids = False
         self.too_many_requests = 0
+        self.paid_messages = 0  # messages sent with allow_paid_broadcast (and billed)
+        self.star_balance_nano: int | None = None  # None: an endless balance
+        self.token_revoked = False
         self._limiter: RateLimiter | None = None
         self._fail_rules: list[FailRule] = []
         self._blocked: set[int] = set()
@@ -179,15 +188,23 @@ class TelegramState:
         if self._bot_status.get(chat_id) == "left" and chat_type != "private":
             raise TelegramError(403, f"Forbidden: bot is not a member of the {chat_type} chat")
 
-    def _throttle(self, chat_id: int) -> None:
-        if self._limiter is None:
-            return
-        wait = self._limiter.acquire(chat_id, self.clock())
-        if wait is not None:
-            self.too_many_requests += 1
-            raise TelegramError(
-                429, f"Too Many Requests: retry after {wait}", {"retry_after": wait}
-            )
+    def _throttle(self, chat_id: int, params: dict[str, Any] | None = None) -> None:
+        """Flood control and, for a paid broadcast, the Stars it costs (the message goes out)."""
+        paid = bool((params or {}).get("allow_paid_broadcast"))
+        balance = self.star_balance_nano
+        if paid and balance is not None and balance < PAID_MESSAGE_NANOSTARS:
+            raise TelegramError(400, BALANCE_TOO_LOW)
+        if self._limiter is not None:
+            wait = self._limiter.acquire(chat_id, self.clock(), paid=paid)
+            if wait is not None:
+                self.too_many_requests += 1
+                raise TelegramError(
+                    429, f"Too Many Requests: retry after {wait}", {"retry_after": wait}
+                )
+        if paid:
+            self.paid_messages += 1
+            if self.star_balance_nano is not None:
+                self.star_balance_nano -= PAID_MESSAGE_NANOSTARS
 
     def _reply_target(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any] | None:
         reply = params.get("reply_parameters")
