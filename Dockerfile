@@ -22,8 +22,9 @@ RUN pip install --constraint constraints.txt . \
 USER bot
 VOLUME ["/app/data"]
 
-# Unhealthy when the bot has not heard Telegram (getUpdates) or the AniLibria socket for
-# HEALTH_MAX_AGE seconds (180), or its heartbeat file (/app/data/health.json) went stale.
+# Unhealthy when the bot has not heard Telegram (getUpdates) or AniLibria (a poll on v1, the
+# socket on v2) for HEALTH_MAX_AGE seconds (180), when rows are due in the outbox and none was
+# delivered in that time, or when its heartbeat file (/app/data/health.json) went stale.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python", "-m", "bot.health"]
 

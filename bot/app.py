@@ -283,6 +283,7 @@ async def run(settings: Settings) -> int:
             settings.health_interval,
             pulse,
             upstream.feed,
+            delivery=sender.delivery_heard_at,
             started_at=services.started_at,
         ),
     )

@@ -3,11 +3,12 @@
 A process that is running is not necessarily working: a long-poll can hang on a dead proxy and
 the news feed can stay down for hours while the process idles in its backoff. So the bot writes
 a small heartbeat file (``HEALTH_FILE``, by default ``health.json`` beside the database) every
-``HEALTH_INTERVAL`` seconds with the time Telegram last answered a ``getUpdates`` and the time
-the feed last worked (v2: the socket was connected; v1: a poll succeeded).
-``python -m bot.health`` reads it and exits 1 when the file, Telegram or the feed is older than
-``HEALTH_MAX_AGE`` seconds (default 180), 0 otherwise; Docker marks the container unhealthy and
-an orchestrator can restart it.
+``HEALTH_INTERVAL`` seconds with the time Telegram last answered a ``getUpdates``, the time
+the feed last worked (v2: the socket was connected; v1: a poll succeeded), and the time delivery
+last moved (now while nothing is due in the outbox; else the last row sent or parked).
+``python -m bot.health`` reads it and exits 1 when the file, Telegram, the feed or delivery is
+older than ``HEALTH_MAX_AGE`` seconds (default 180), 0 otherwise; Docker marks the container
+unhealthy and an orchestrator can restart it.
 
 The check reads only the file, never the network: it is cheap, and it judges what the bot
 itself saw rather than whether Telegram happens to answer a second process.
@@ -21,6 +22,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,6 +116,7 @@ class Heartbeat:
     telegram_at: float
     feed_at: float
     feed_state: str
+    delivery_at: float
 
 
 def _write_atomically(path: Path, beat: Heartbeat) -> None:
@@ -129,6 +132,7 @@ async def write_heartbeat_forever(
     pulse: TelegramPulse,
     feed: NewsFeed,
     *,
+    delivery: Callable[[float], Awaitable[float]] | None = None,
     started_at: float | None = None,
 ) -> None:
     """Rewrite the heartbeat every ``interval`` seconds until cancelled.
@@ -142,6 +146,11 @@ async def write_heartbeat_forever(
         # A socket that went quiet is dropped by the stream's watchdog (WS_IDLE_TIMEOUT); a poll
         # that hangs is bounded by the client's timeout: either stops the feed's clock.
         feed_health = feed.health()
+        try:
+            delivery_at = now if delivery is None else await delivery(now)
+        except Exception as exc:  # the database busy or gone: the check will see the clock stop
+            log.warning("heartbeat: cannot read the outbox: %s", exc)
+            delivery_at = started
         beat = Heartbeat(
             pid=os.getpid(),
             started_at=started,
@@ -149,6 +158,7 @@ async def write_heartbeat_forever(
             telegram_at=pulse.heard_at(now) or started,
             feed_at=feed_health.ok_at or started,
             feed_state=f"{feed_health.mode}:{feed_health.state}",
+            delivery_at=delivery_at,
         )
         try:
             await asyncio.to_thread(_write_atomically, path, beat)
@@ -167,6 +177,8 @@ def read_heartbeat(path: Path) -> Heartbeat:
         telegram_at=float(data["telegram_at"]),
         feed_at=float(data["feed_at"]),
         feed_state=str(data["feed_state"]),
+        # A file written before delivery was watched: judge it by its age alone.
+        delivery_at=float(data.get("delivery_at", data["written_at"])),
     )
 
 
@@ -183,6 +195,7 @@ def check(path: Path, max_age: float, now: float | None = None) -> tuple[bool, s
         "heartbeat": now - beat.written_at,
         "telegram": now - beat.telegram_at,
         "feed": now - beat.feed_at,
+        "delivery": now - beat.delivery_at,
     }
     stale = [f"{name} {age:.0f}s ago" for name, age in ages.items() if age > max_age]
     if stale:

@@ -362,6 +362,16 @@ class Outbox:
         )
         return None if value is None else float(value)
 
+    async def has_work(self, now: float) -> bool:
+        """Whether a row is being sent or due to be: what a working sender must move."""
+        sending = await self.db.scalar(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'sending')"
+        )
+        if sending:
+            return True
+        due = await self.next_due_at()
+        return due is not None and due <= now
+
     async def next_due_after(self, now: float) -> float | None:
         """The earliest not_before still in the future: when the next row falls due.
 

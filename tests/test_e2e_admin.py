@@ -194,6 +194,7 @@ def test_health_check_judges_every_clock(tmp_path: Path) -> None:
         telegram_at=now - 10,
         feed_at=now - 20,
         feed_state="socket:connected",
+        delivery_at=now - 30,
     )
     path.write_text(json.dumps(asdict(beat)))
     assert check(path, 180, now)[0] is True
@@ -201,6 +202,7 @@ def test_health_check_judges_every_clock(tmp_path: Path) -> None:
         ("written_at", "heartbeat"),
         ("telegram_at", "telegram"),
         ("feed_at", "feed"),
+        ("delivery_at", "delivery"),
     ):
         stale = {**asdict(beat), field: now - 181}
         path.write_text(json.dumps(stale))
@@ -223,6 +225,7 @@ def test_health_check_reads_the_settings_the_bot_reads(tmp_path: Path) -> None:
         telegram_at=now,
         feed_at=now,
         feed_state="polling:ok",
+        delivery_at=now,
     )
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "health.json").write_text(json.dumps(asdict(beat)))
@@ -241,3 +244,33 @@ def test_health_check_reads_the_settings_the_bot_reads(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("healthy")
+
+
+async def test_health_check_sees_a_stalled_delivery(
+    bot: BotProcess, telegram: FakeTelegram, anilibria: FakeAniLibria
+) -> None:
+    """Notices due and none delivered for HEALTH_MAX_AGE: unhealthy, and delivery is blamed;
+    once Telegram takes messages again the notices go out and the bot is healthy again."""
+    bot.extra_env.update({"HEALTH_INTERVAL": "0.2", "HEALTH_MAX_AGE": "2"})
+    anilibria.rest.add_title(
+        anilibria.rest.make_title(7301, "stalled-show", "Застрявший", "Stalled", episodes=2)
+    )
+    await bot.start()
+    for chat in (7302, 7303, 7304):
+        telegram.message(chat, "/subscribe stalled-show")
+        await telegram.wait_sent(chat)
+    await wait_health(bot, 0)
+
+    # Telegram answers every message with a long flood wait: the rows stay due, nothing moves.
+    telegram.fail_next("sendMessage", 429, "Too Many Requests", times=1, retry_after=30)
+    await bot.upstream.release(7301, 3)
+    out = await wait_health(bot, 1, "delivery", timeout=40)
+    assert "telegram" not in out and "feed" not in out
+    await poll(
+        lambda: all(
+            any("🎬" in (m.text or "") for m in telegram.sent(chat)) for chat in (7302, 7303, 7304)
+        ),
+        timeout=60,
+        message="the notices after the flood wait",
+    )
+    await wait_health(bot, 0, timeout=20)

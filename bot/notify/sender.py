@@ -236,6 +236,8 @@ class Sender:
         self._tasks: list[asyncio.Task[None]] = []
         self._chores: set[asyncio.Task[None]] = set()
         self._halted = False
+        self.progress_at = clock()  # the last row settled (sent or parked): the health check
+        self._idle_at = self.progress_at  # the last time the health check saw nothing to do
         self._conflict_logged_at = 0.0
         self._backlog = 0
         self._backlog_at = 0.0
@@ -462,6 +464,7 @@ class Sender:
     async def _park_safely(self, item: OutboxItem, error: str) -> None:
         """Park a row; if even that fails, log it and release the row later."""
         self.failed_total += 1
+        self.progress_at = self._clock()
         try:
             await self.outbox.park(item.id, error)
         except Exception:
@@ -581,6 +584,7 @@ class Sender:
     async def _sent(self, item: OutboxItem) -> None:
         self.sent_total += 1
         self._meter.add()
+        self.progress_at = self._clock()
         try:
             # With paid broadcasts (64 workers) a worker does not wait for the commit: at
             # 1000/s the commits would pace the sends. Otherwise it does, which keeps the rows
@@ -676,6 +680,16 @@ class Sender:
             out_of_stars_at=self.paid.out_of_stars_at,
             halted=self._halted,
         )
+
+    async def delivery_heard_at(self, now: float) -> float:
+        """For the health check: `now` while nothing is due or being sent, else when a row was
+        last settled. A sender that stalls (a hung proxy, a long flood wait, a dead worker pool)
+        stops this clock; a long fan-out that keeps sending does not."""
+        if not await self.outbox.has_work(now):
+            self._idle_at = now
+            return now
+        # Work that came after a quiet spell is measured from the end of that spell.
+        return max(self.progress_at, self._idle_at)
 
     def expected_rate(self) -> float:
         """The rate the backlog drains at when nothing was measured yet."""
