@@ -67,3 +67,16 @@ def test_buttons_open_the_title_and_unsubscribe_within_telegram_limits() -> None
 def test_an_unknown_kind_is_refused() -> None:
     with I18N.context(), I18N.use_locale("ru"), pytest.raises(KeyError):
         render_notice("nonsense", PAYLOAD, LINKS)
+
+
+def test_an_odd_code_makes_a_valid_button_url() -> None:
+    """A code from the API with spaces or markup must not break the notice for every follower
+    (Telegram refuses a button whose URL does not parse)."""
+    from tests.fakes.telegram_validate import validate_reply_markup
+
+    with I18N.context(), I18N.use_locale("en"):
+        rendered = render_episode_notice({**PAYLOAD, "code": 'odd code <"&>/x'}, LINKS)
+    assert rendered.keyboard is not None
+    validate_reply_markup(rendered.keyboard.model_dump(exclude_none=True))
+    [watch] = [b.url for row in rendered.keyboard.inline_keyboard for b in row if b.url]
+    assert watch == "https://site.example/release/odd%20code%20%3C%22%26%3E%2Fx.html"

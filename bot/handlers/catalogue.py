@@ -29,6 +29,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.anilibria import AniLibriaError, ResponseShapeError, Title, Torrent
 from bot.handlers.cards import (
     SEARCH_PAGE,
+    display_name,
     flip_subscription_buttons,
     render_card,
     render_search_page,
@@ -327,7 +328,7 @@ async def torrent_button(
         await query.answer(_("This torrent is no longer available."), show_alert=True)
         return
     await query.answer()
-    name = html.escape(found.title.name[:300])
+    name = html.escape(display_name(found.title, 300))
     caption = f"<b>{name}</b>\n{html.escape(torrent_label(found.torrent)[:300])}"
     try:
         await bot.send_document(
