@@ -11,7 +11,12 @@ import bot.anilibria.v1 as v1
 from bot.anilibria.v1._redact import hide
 
 PACKAGE = Path(v1.__file__).resolve().parent
-ALLOWED_BOT = {"bot.anilibria._types", "bot.anilibria._roles", "bot.anilibria.errors"}
+ALLOWED_BOT = {
+    "bot.anilibria._types",
+    "bot.anilibria._roles",
+    "bot.anilibria._lenient",
+    "bot.anilibria.errors",
+}
 ALLOWED_THIRD_PARTY = {"httpx", "pydantic"}
 
 

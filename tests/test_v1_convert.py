@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from bot.anilibria._lenient import parse_list
 from bot.anilibria._types import TitleKind, TitleStatus
 from bot.anilibria.v1 import _convert as convert
 from bot.anilibria.v1 import _models as m
-from bot.anilibria.v1._lenient import parse_list
 from tests.fakes.aniliberty_mock import load_fixture
 
 SITE = "https://aniliberty.top"

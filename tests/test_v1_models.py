@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.anilibria._lenient import parse_list, parse_one
 from bot.anilibria.errors import ResponseShapeError
 from bot.anilibria.v1 import _models as m
-from bot.anilibria.v1._lenient import parse_list, parse_one
 from tests.fakes.aniliberty_mock import FIXTURES_DIR, load_fixture
 
 CAPTURES = sorted(p.name for p in FIXTURES_DIR.glob("*.json"))

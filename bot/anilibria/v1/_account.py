@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
+from bot.anilibria._lenient import parse_one
 from bot.anilibria._types import FeedLink, OneTimeCode, Title
 from bot.anilibria.errors import (
     EmptyCredentialsError,
@@ -28,7 +29,6 @@ from bot.anilibria.errors import (
 from bot.anilibria.v1 import _convert as convert
 from bot.anilibria.v1 import _models as m
 from bot.anilibria.v1._client import V1Client
-from bot.anilibria.v1._lenient import parse_one
 
 __all__ = ["FAVORITES_PAGE", "MAX_FAVORITE_PAGES", "V1Account"]
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from bot.anilibria._lenient import parse_list, parse_one
 from bot.anilibria._types import ScheduleDay, Title, TitleFilter, TitleKind, Torrent, Video
 from bot.anilibria.errors import NotFoundError, ResponseShapeError
 from bot.anilibria.v1 import _convert as convert
 from bot.anilibria.v1 import _models as m
 from bot.anilibria.v1 import _rules
 from bot.anilibria.v1._client import V1Client
-from bot.anilibria.v1._lenient import parse_list, parse_one
 
 __all__ = ["MAX_LIMIT", "CataloguePage", "V1Catalogue"]
 

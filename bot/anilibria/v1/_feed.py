@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.anilibria._lenient import parse_list, parse_one
 from bot.anilibria._roles import Interest, MarkStore
 from bot.anilibria._types import FeedHealth, NewsSink, Title, TitleSeen
 from bot.anilibria.errors import (
@@ -45,7 +46,6 @@ from bot.anilibria.v1 import _convert as convert
 from bot.anilibria.v1 import _models as m
 from bot.anilibria.v1._catalogue import MAX_LIMIT, V1Catalogue
 from bot.anilibria.v1._client import V1Client
-from bot.anilibria.v1._lenient import parse_list, parse_one
 from bot.anilibria.v1._redact import hide
 
 __all__ = ["LATEST_LIMIT", "MARK_KEY", "MAX_BACKOFF", "V1Feed"]

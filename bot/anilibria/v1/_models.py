@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.anilibria.v1._lenient import (
+from bot.anilibria._lenient import (
     Items,
     Lenient,
     OptBool,

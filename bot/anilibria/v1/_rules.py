@@ -19,11 +19,11 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.anilibria._lenient import parse_list
 from bot.anilibria._types import Title, TitleFilter
 from bot.anilibria.errors import ApiError, NotFoundError, ResponseShapeError, ServerError
 from bot.anilibria.v1 import _models as m
 from bot.anilibria.v1._client import V1Client
-from bot.anilibria.v1._lenient import parse_list
 
 __all__ = ["MEMBER_READS", "preview", "release_voices", "voice_actors"]
 

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeAlias, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bot.anilibria._lenient import brief, parse_list, parse_one
 from bot.anilibria.errors import (
     ApiError,
     ResponseShapeError,
@@ -164,37 +165,14 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-def brief(exc: ValidationError) -> str:
-    """A one-line account of a validation error, without the input values."""
-    errors = exc.errors(include_input=False, include_url=False)
-    if not errors:
-        return "invalid"
-    where = ".".join(str(part) for part in errors[0]["loc"]) or "<root>"
-    return f"{exc.error_count()} error(s), first at {where}: {errors[0]['msg']}"
-
-
-def parse_model(model: type[M], data: Any, what: str) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ResponseShapeError(f"{what}: unexpected answer: {brief(exc)}") from None
+parse_model = parse_one
 
 
 def parse_models(model: type[M], data: Any, what: str) -> list[M]:
     """A list of models; invalid items are dropped (all invalid: ResponseShapeError)."""
     if isinstance(data, dict) and isinstance(data.get("list"), list):
-        data = data["list"]
-    if not isinstance(data, list):
-        raise ResponseShapeError(f"{what}: expected a list, got {type(data).__name__}")
-    items: list[M] = []
-    for raw in data:
-        try:
-            items.append(model.model_validate(raw))
-        except ValidationError as exc:
-            _log.warning("AniLibria %s: skipping an invalid item: %s", what, brief(exc))
-    if data and not items:
-        raise ResponseShapeError(f"{what}: no item of the answer is a valid {model.__name__}")
-    return items
+        data = data["list"]  # paged v2 answers: {"list": [...], "pagination": {...}}
+    return parse_list(model, data, what)
 
 
 def parse_adapted(adapter: TypeAdapter[T], data: Any, what: str) -> T:

@@ -33,10 +33,11 @@ from pydantic import (
     Field,
     ValidationError,
     ValidatorFunctionWrapHandler,
-    WrapValidator,
     field_validator,
     model_validator,
 )
+
+from bot.anilibria._lenient import Items, Lenient, short
 
 __all__ = [
     "AniLibriaModel",
@@ -71,46 +72,11 @@ _log = logging.getLogger(__name__)
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
-def _short(value: object, limit: int = 120) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """Validate ``value``; on failure log at debug level and use ``None``."""
-    try:
-        return handler(value)
-    except ValidationError as exc:
-        _log.debug("AniLibria: ignoring invalid value %s (%s)", _short(value), exc.error_count())
-        return None
-
-
-def _drop_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """Validate a list item by item, dropping the items that fail. ``null`` becomes ``[]``."""
-    if value is None:
-        return []
-    if isinstance(value, Mapping):  # PHP sometimes turns arrays into {"0": ..., "1": ...}
-        value = list(value.values())
-    if not isinstance(value, builtins.list | tuple):
-        _log.debug("AniLibria: expected a list, got %s", _short(value))
-        return []
-    out: builtins.list[Any] = []
-    for item in value:
-        try:
-            out.extend(handler([item]))
-        except ValidationError as exc:
-            _log.debug("AniLibria: dropping invalid item %s (%s)", _short(item), exc.error_count())
-    return out
-
-
-_Lenient = WrapValidator(_or_none)
-_Items = WrapValidator(_drop_invalid)
-
-OptInt = Annotated[int | None, _Lenient]
-OptStr = Annotated[str | None, _Lenient]
-OptBool = Annotated[bool | None, _Lenient]
-OptDict = Annotated[dict[str, Any] | None, _Lenient]
-StrList = Annotated[builtins.list[str], _Items]
+OptInt = Annotated[int | None, Lenient]
+OptStr = Annotated[str | None, Lenient]
+OptBool = Annotated[bool | None, Lenient]
+OptDict = Annotated[dict[str, Any] | None, Lenient]
+StrList = Annotated[builtins.list[str], Items]
 
 
 def _as_int(value: object) -> int | None:
@@ -144,9 +110,9 @@ class Poster(AniLibriaModel):
 
 
 class Posters(AniLibriaModel):
-    small: Annotated[Poster | None, _Lenient] = None
-    medium: Annotated[Poster | None, _Lenient] = None
-    original: Annotated[Poster | None, _Lenient] = None
+    small: Annotated[Poster | None, Lenient] = None
+    medium: Annotated[Poster | None, Lenient] = None
+    original: Annotated[Poster | None, Lenient] = None
 
     @property
     def best_url(self) -> str | None:
@@ -212,7 +178,7 @@ class Episode(AniLibriaModel):
     created_timestamp: OptInt = None
     preview: OptStr = None
     skips: OptDict = None
-    hls: Annotated[Hls | None, _Lenient] = None
+    hls: Annotated[Hls | None, Lenient] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -241,7 +207,7 @@ def _normalise_playlist(value: Any) -> tuple[dict[int, Episode], dict[str, Any]]
     elif isinstance(value, builtins.list | tuple):
         pairs = [(None, item) for item in value]
     else:
-        _log.debug("AniLibria: unexpected playlist %s", _short(value))
+        _log.debug("AniLibria: unexpected playlist %s", short(value))
         return {}, {}
     playlist: dict[int, Episode] = {}
     leftovers: dict[str, Any] = {}
@@ -251,7 +217,7 @@ def _normalise_playlist(value: Any) -> tuple[dict[int, Episode], dict[str, Any]]
         try:
             episode = Episode.model_validate(raw)
         except ValidationError:
-            _log.debug("AniLibria: dropping invalid episode %s", _short(raw))
+            _log.debug("AniLibria: dropping invalid episode %s", short(raw))
             leftovers[str(key)] = raw
             continue
         number = episode.serie if episode.serie is not None else _as_int(key)
@@ -270,7 +236,7 @@ class Player(AniLibriaModel):
 
     alternative_player: OptStr = None
     host: OptStr = None
-    series: Annotated[Series | None, _Lenient] = None
+    series: Annotated[Series | None, Lenient] = None
     playlist: dict[int, Episode] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -315,13 +281,13 @@ class TorrentMetadata(AniLibriaModel):
     name: OptStr = None
     announce: StrList = Field(default_factory=builtins.list)
     created_timestamp: OptInt = None
-    files_list: Annotated[builtins.list[TorrentFile], _Items] = Field(default_factory=builtins.list)
+    files_list: Annotated[builtins.list[TorrentFile], Items] = Field(default_factory=builtins.list)
 
 
 class Torrent(AniLibriaModel):
     torrent_id: int
-    series: Annotated[Series | None, _Lenient] = None
-    quality: Annotated[Quality | None, _Lenient] = None
+    series: Annotated[Series | None, Lenient] = None
+    quality: Annotated[Quality | None, Lenient] = None
     leechers: OptInt = None
     seeders: OptInt = None
     downloads: OptInt = None
@@ -329,13 +295,13 @@ class Torrent(AniLibriaModel):
     url: OptStr = None
     uploaded_timestamp: OptInt = None
     hash: OptStr = None
-    metadata: Annotated[TorrentMetadata | None, _Lenient] = None
+    metadata: Annotated[TorrentMetadata | None, Lenient] = None
     raw_base64_file: OptStr = None
 
 
 class Torrents(AniLibriaModel):
-    series: Annotated[Series | None, _Lenient] = None
-    list: Annotated[builtins.list[Torrent], _Items] = Field(default_factory=builtins.list)
+    series: Annotated[Series | None, Lenient] = None
+    list: Annotated[builtins.list[Torrent], Items] = Field(default_factory=builtins.list)
 
 
 class Title(AniLibriaModel):
@@ -345,20 +311,20 @@ class Title(AniLibriaModel):
     code: OptStr = None
     names: Names = Field(default_factory=Names)
     announce: OptStr = None
-    status: Annotated[Status | None, _Lenient] = None
-    posters: Annotated[Posters | None, _Lenient] = None
+    status: Annotated[Status | None, Lenient] = None
+    posters: Annotated[Posters | None, Lenient] = None
     updated: OptInt = None
     last_change: OptInt = None
-    type: Annotated[TitleType | None, _Lenient] = None
+    type: Annotated[TitleType | None, Lenient] = None
     genres: StrList = Field(default_factory=builtins.list)
-    team: Annotated[Team | None, _Lenient] = None
-    season: Annotated[Season | None, _Lenient] = None
+    team: Annotated[Team | None, Lenient] = None
+    season: Annotated[Season | None, Lenient] = None
     description: OptStr = None
     description_variants: dict[str, str] | None = None
     in_favorites: OptInt = None
     blocked: OptDict = None
-    player: Annotated[Player | None, _Lenient] = None
-    torrents: Annotated[Torrents | None, _Lenient] = None
+    player: Annotated[Player | None, Lenient] = None
+    torrents: Annotated[Torrents | None, Lenient] = None
 
     @field_validator("names", mode="wrap")
     @classmethod
@@ -366,7 +332,7 @@ class Title(AniLibriaModel):
         try:
             return handler({} if value is None else value)
         except ValidationError:
-            _log.debug("AniLibria: ignoring invalid names %s", _short(value))
+            _log.debug("AniLibria: ignoring invalid names %s", short(value))
             return Names()
 
     @model_validator(mode="before")
@@ -404,7 +370,7 @@ class Title(AniLibriaModel):
 
 class ScheduleDay(AniLibriaModel):
     day: int
-    list: Annotated[builtins.list[Title], _Items] = Field(default_factory=builtins.list)
+    list: Annotated[builtins.list[Title], Items] = Field(default_factory=builtins.list)
 
 
 class YouTubeVideo(AniLibriaModel):
@@ -419,7 +385,7 @@ class FeedItem(AniLibriaModel):
     """One ``getFeed`` entry: ``{"title": {...}}`` or ``{"youtube": {...}}``."""
 
     title: Title | None = None
-    youtube: Annotated[YouTubeVideo | None, _Lenient] = None
+    youtube: Annotated[YouTubeVideo | None, Lenient] = None
 
 
 class SeedStat(AniLibriaModel):

@@ -1,6 +1,6 @@
-"""Lenient field types for the v1 models, and turning JSON into models without surprises.
+"""Lenient field types for both APIs' models, and turning JSON into models without surprises.
 
-Fields are added to the API over time and clients have seen odd values, so:
+Fields are added to the APIs over time and the live servers sent odd values, so:
 
 * a value of an unexpected type in an optional field becomes ``None`` (debug log);
 * a list item that does not validate is dropped (debug log), ``null`` for a list becomes ``[]``
@@ -34,14 +34,16 @@ __all__ = [
     "brief",
     "parse_list",
     "parse_one",
+    "short",
 ]
 
-_log = logging.getLogger("bot.anilibria.v1")
+_log = logging.getLogger("bot.anilibria")
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def _short(value: object, limit: int = 120) -> str:
+def short(value: object, limit: int = 120) -> str:
+    """A value for a log line: its repr, cut to `limit` characters."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -50,7 +52,7 @@ def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     try:
         return handler(value)
     except ValidationError as exc:
-        _log.debug("AniLiberty: ignoring invalid value %s (%d)", _short(value), exc.error_count())
+        _log.debug("AniLibria: ignoring invalid value %s (%d)", short(value), exc.error_count())
         return None
 
 
@@ -58,14 +60,14 @@ def _items(value: Any, handler: ValidatorFunctionWrapHandler) -> builtins.list[A
     if isinstance(value, Mapping):
         value = builtins.list(value.values())
     if not isinstance(value, builtins.list | tuple):
-        _log.debug("AniLiberty: expected a list, got %s", _short(value))
+        _log.debug("AniLibria: expected a list, got %s", short(value))
         return []
     out: builtins.list[Any] = []
     for item in value:
         try:
             out.extend(handler([item]))
         except ValidationError as exc:
-            _log.debug("AniLiberty: dropping invalid item %s (%d)", _short(item), exc.error_count())
+            _log.debug("AniLibria: dropping invalid item %s (%d)", short(item), exc.error_count())
     return out
 
 
@@ -116,7 +118,7 @@ def parse_list(model: type[M], data: Any, what: str) -> builtins.list[M]:
         try:
             items.append(model.model_validate(raw))
         except ValidationError as exc:
-            _log.warning("AniLiberty %s: skipping an invalid item: %s", what, brief(exc))
+            _log.warning("AniLibria %s: skipping an invalid item: %s", what, brief(exc))
     if data and not items:
         raise ResponseShapeError(f"{what}: no item of the answer is a valid {model.__name__}")
     return items
