@@ -188,3 +188,18 @@ async def test_the_first_episode_of_a_title_followed_before_it_had_any_is_news(
     assert await matcher.handle(snapshot()) == 0
     assert await matcher.handle(snapshot(ep(1))) == 1
     assert [p["last"] for _, p in await notices(db)] == [1]
+
+
+async def test_following_stores_the_title_and_the_subscription_in_one_transaction(
+    db: storage.Database, matcher: Matcher
+) -> None:
+    """An episode handled between storing a title and subscribing to it would be missed: the
+    two are one transaction, so a subscription that fails leaves no title behind either."""
+    import sqlite3
+
+    with pytest.raises(sqlite3.IntegrityError):  # chat 404 does not exist: the foreign key
+        await matcher.follow(404, snapshot(ep(1)).title, None)
+    assert await db.scalar("SELECT COUNT(*) FROM titles") == 0
+    await storage.ChatRepo(db).touch(1, "private")
+    assert await matcher.follow(1, snapshot(ep(1)).title, None) is True
+    assert await db.scalar("SELECT COUNT(*) FROM subscriptions WHERE title_id = ?", (TITLE,)) == 1
