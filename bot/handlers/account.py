@@ -64,6 +64,19 @@ class LoginForm(StatesGroup):
     password = State()
 
 
+def _own_private_message(query: CallbackQuery) -> Message | None:
+    """The pressed message when it is in the presser's own private chat (where their secrets
+    may be shown), else None."""
+    message = query.message
+    if (
+        isinstance(message, Message)
+        and message.chat.type == ChatType.PRIVATE
+        and message.chat.id == query.from_user.id
+    ):
+        return message
+    return None
+
+
 def _is_private(message: Message) -> bool:
     return message.chat.type == ChatType.PRIVATE
 
@@ -289,12 +302,8 @@ async def _login(message: Message, state: FSMContext, services: Services, bot: B
 async def login_button(
     query: CallbackQuery, callback_data: LoginCb, state: FSMContext, services: Services, bot: Bot
 ) -> None:
-    message = query.message
-    if (
-        not isinstance(message, Message)
-        or message.chat.type != ChatType.PRIVATE
-        or message.chat.id != query.from_user.id
-    ):
+    message = _own_private_message(query)
+    if message is None:
         await query.answer(_("This button is no longer valid."))
         return
     await query.answer()
@@ -498,12 +507,8 @@ async def rss_command(
 
 @router.callback_query(RssCb.filter())
 async def rss_format_button(query: CallbackQuery, callback_data: RssCb, services: Services) -> None:
-    message = query.message
-    if (
-        not isinstance(message, Message)
-        or message.chat.type != ChatType.PRIVATE
-        or message.chat.id != query.from_user.id
-    ):
+    message = _own_private_message(query)
+    if message is None:
         await query.answer(_("This button is no longer valid."))
         return
     linked = await services.accounts.session_of(query.from_user.id)
