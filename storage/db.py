@@ -65,15 +65,22 @@ class Database:
                 # A writer cancelled between its BEGIN and COMMIT (aiosqlite still ran the
                 # statement on its thread): roll that back rather than jam every later write.
                 await asyncio.shield(self.conn.rollback())
+            begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await asyncio.shield(begin)
                 yield self.conn
             except BaseException:
-                if self.conn.in_transaction:
-                    await asyncio.shield(self.conn.rollback())
+                # A cancel can land while BEGIN still waits its turn on aiosqlite's thread: it
+                # runs anyway, so let it, then roll back, or the next writer finds it open.
+                await asyncio.shield(self._roll_back_after(begin))
                 raise
             else:
                 await asyncio.shield(self.conn.commit())
+
+    async def _roll_back_after(self, begin: asyncio.Future[Any]) -> None:
+        await asyncio.wait([begin])
+        if self.conn.in_transaction:
+            await self.conn.rollback()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cursor:

@@ -237,3 +237,38 @@ async def test_touching_an_unchanged_chat_takes_no_write_lock(tmp_path: Path) ->
         assert (await chats.touch(6, "private", None, "en")).seen_language == "en"
     finally:
         await database.close()
+
+
+async def test_a_writer_cancelled_before_its_begin_ran_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    """Cancelled while its BEGIN waited behind a slow statement on aiosqlite's thread, a writer
+    must not leave that BEGIN open for the next one ("cannot start a transaction within a
+    transaction" stopped the sender at a shutdown once)."""
+    db = await storage.connect(tmp_path / "bot.sqlite3")
+    try:
+        slow = asyncio.create_task(
+            db.scalar(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)"
+                " SELECT COUNT(*) FROM n"
+            )
+        )
+        await asyncio.sleep(0.01)  # the slow read is on the thread; the BEGIN queues behind it
+
+        async def write() -> None:
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO state (key, value) VALUES ('a', '1')")
+
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.01)
+        writer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writer
+        assert not slow.done()  # the cancelled BEGIN still waits its turn
+        await storage.StateRepo(db).set("b", 2)  # the next writer, at once
+        await slow
+        assert await storage.StateRepo(db).get_int("b") == 2
+        assert await storage.StateRepo(db).get("a") is None
+        assert not db.conn.in_transaction
+    finally:
+        await db.close()
