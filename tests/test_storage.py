@@ -6,6 +6,8 @@ import asyncio
 import os
 import sqlite3
 import stat
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -242,33 +244,41 @@ async def test_touching_an_unchanged_chat_takes_no_write_lock(tmp_path: Path) ->
 async def test_a_writer_cancelled_before_its_begin_ran_leaves_no_transaction_open(
     tmp_path: Path,
 ) -> None:
-    """Cancelled while its BEGIN waited behind a slow statement on aiosqlite's thread, a writer
-    must not leave that BEGIN open for the next one ("cannot start a transaction within a
-    transaction" stopped the sender at a shutdown once)."""
+    """Cancelled while its BEGIN waited behind another statement on aiosqlite's thread, a
+    writer must not leave that BEGIN open for the next one ("cannot start a transaction within
+    a transaction" stopped the sender at a shutdown once)."""
     db = await storage.connect(tmp_path / "bot.sqlite3")
+    gate = threading.Event()
     try:
-        slow = asyncio.create_task(
-            db.scalar(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)"
-                " SELECT COUNT(*) FROM n"
-            )
-        )
-        await asyncio.sleep(0.01)  # the slow read is on the thread; the BEGIN queues behind it
+        # A statement that holds aiosqlite's thread until the test opens the gate.
+        await db.conn.create_function("wait_for_gate", 0, lambda: int(gate.wait(30)))
+        held = asyncio.create_task(db.scalar("SELECT wait_for_gate()"))
 
         async def write() -> None:
             async with db.transaction() as conn:
                 await conn.execute("INSERT INTO state (key, value) VALUES ('a', '1')")
 
         writer = asyncio.create_task(write())
-        await asyncio.sleep(0.01)
+        await poll_until(lambda: db._write_lock.locked())  # its BEGIN is queued behind
         writer.cancel()
+        await asyncio.sleep(0)
+        after = asyncio.create_task(storage.StateRepo(db).set("b", 2))  # the next writer
+        await asyncio.sleep(0)
+        gate.set()
         with pytest.raises(asyncio.CancelledError):
             await writer
-        assert not slow.done()  # the cancelled BEGIN still waits its turn
-        await storage.StateRepo(db).set("b", 2)  # the next writer, at once
-        await slow
+        await after
+        assert await held == 1
         assert await storage.StateRepo(db).get_int("b") == 2
         assert await storage.StateRepo(db).get("a") is None
         assert not db.conn.in_transaction
     finally:
+        gate.set()
         await db.close()
+
+
+async def poll_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.001)
