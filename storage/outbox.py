@@ -344,23 +344,8 @@ class Outbox:
         return {notice: self._payloads[notice] for notice in notice_ids}
 
     async def next_due_at(self) -> float | None:
-        """The earliest not_before among pending rows.
-
-        A skip-scan of outbox_due: the first entry of each priority holds that priority's
-        earliest row, so this reads a few index entries where a plain MIN(not_before) reads
-        every pending row (13 ms behind a 50,000-row fan-out, and the sender asks often).
-        """
-        value = await self.db.scalar(
-            "WITH RECURSIVE p (priority) AS ("
-            " SELECT MIN(priority) FROM outbox INDEXED BY outbox_due WHERE state = 'pending'"
-            " UNION ALL"
-            " SELECT (SELECT MIN(priority) FROM outbox INDEXED BY outbox_due"
-            " WHERE state = 'pending' AND priority > p.priority)"
-            " FROM p WHERE p.priority IS NOT NULL)"
-            " SELECT MIN((SELECT MIN(not_before) FROM outbox INDEXED BY outbox_due"
-            " WHERE state = 'pending' AND priority = p.priority)) FROM p"
-        )
-        return None if value is None else float(value)
+        """The earliest not_before among pending rows."""
+        return await self._earliest_pending()
 
     async def has_work(self, now: float) -> bool:
         """Whether a row is being sent or due to be: what a working sender must move."""
@@ -376,7 +361,16 @@ class Outbox:
         """The earliest not_before still in the future: when the next row falls due.
 
         Rows already due but held back (their chat has one in flight) do not count: a sender
-        learns about those when that row is done. A skip-scan of outbox_due like next_due_at.
+        learns about those when that row is done.
+        """
+        return await self._earliest_pending(after=now)
+
+    async def _earliest_pending(self, after: float | None = None) -> float | None:
+        """The earliest not_before among pending rows (later than `after`, when given).
+
+        A skip-scan of outbox_due: the first entry of each priority holds that priority's
+        earliest row, so this reads a few index entries where a plain MIN(not_before) reads
+        every pending row (13 ms behind a 50,000-row fan-out, and the sender asks often).
         """
         value = await self.db.scalar(
             "WITH RECURSIVE p (priority) AS ("
@@ -386,8 +380,9 @@ class Outbox:
             " WHERE state = 'pending' AND priority > p.priority)"
             " FROM p WHERE p.priority IS NOT NULL)"
             " SELECT MIN((SELECT MIN(not_before) FROM outbox INDEXED BY outbox_due"
-            " WHERE state = 'pending' AND priority = p.priority AND not_before > ?)) FROM p",
-            (now,),
+            " WHERE state = 'pending' AND priority = p.priority"
+            " AND (?1 IS NULL OR not_before > ?1))) FROM p",
+            (after,),
         )
         return None if value is None else float(value)
 
