@@ -11,15 +11,15 @@ import hashlib
 import json
 import random
 import string
-import struct
 import uuid
-import zlib
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 from xml.sax.saxutils import escape
+
+from tests.fakes.anilibria_rest import tiny_png
 
 __all__ = [
     "FIXTURES_DIR",
@@ -121,23 +121,6 @@ def _token(rng: random.Random, n: int = 32) -> str:
 
 def new_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def tiny_png(size: int = 8) -> bytes:
-    """A valid ``size``x``size`` grey PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x80" * size for _ in range(size))
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 # -- objects -----------------------------------------------------------------------------------
